@@ -1,0 +1,36 @@
+# The two commands a newcomer needs (see README):
+#   make repro   set up .venv if needed, validate params.yaml, run `dvc repro`
+#   make test    set up .venv if needed, run the whole test suite (CI runs this)
+# Set-up installs the exact versions in uv.lock and does nothing when they are already there.
+
+PYTHON    ?= python3
+VENV      := .venv
+UV_VERSION := 0.13.9
+STAMP     := $(VENV)/.synced
+BIN       := $(CURDIR)/$(VENV)/bin
+# Stage commands say `python`; this makes it the project's interpreter.
+RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
+
+.PHONY: repro test check setup clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/uv --version 2>/dev/null | grep -q " $(UV_VERSION)" || \
+		$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never \
+		$(VENV)/bin/uv sync --frozen --python $(VENV)/bin/python
+	@touch $@
+
+check: $(STAMP)
+	$(RUN) python -m pipeline.config params.yaml
+
+repro: check
+	$(RUN) dvc repro
+
+test: $(STAMP)
+	$(RUN) python -m pytest
+
+clean-venv:
+	rm -rf $(VENV)
