@@ -1,0 +1,30 @@
+"""Stage evaluate@<model>: loss, accuracy, precision, recall and F1 (macro and per class) on the
+validation and test splits, and the test split's confusion matrix (DVC plot data and PNG)."""
+
+import argparse
+
+from pipeline import cli, config
+from pipeline.data.store import load_split
+from pipeline.evaluate import evaluate_model
+from pipeline.runtime import resolve_device
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("model")
+    for name, what in (("checkpoint", "trained checkpoint"), ("val", "validation split"), ("test", "test split"),
+                       ("metrics", "output: headline metrics (JSON)"), ("per-class", "output: per-class metrics"),
+                       ("confusion", "output: actual/predicted per test sample (CSV)"),
+                       ("confusion-png", "output: confusion matrix picture")):
+        ap.add_argument(f"--{name}", required=True, help=what)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args()
+    cfg = config.load(args.params).evaluate
+    evaluate_model(args.checkpoint, {"val": load_split(args.val), "test": load_split(args.test)}, cfg.batch_size,
+                   resolve_device(cfg.device, "evaluate.device"),
+                   {"metrics": args.metrics, "per_class": args.per_class, "confusion": args.confusion,
+                    "confusion_png": args.confusion_png})
+
+
+if __name__ == "__main__":
+    cli.run(main)
