@@ -1,0 +1,65 @@
+"""Training: the best-validation-loss checkpoint, early stopping, curves, determinism."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from pipeline import train as train_mod
+from pipeline.augment import Policy
+from pipeline.checkpoint import load_checkpoint
+from pipeline.data.store import load_split, read_info
+from pipeline.errors import TrainingError
+from pipeline.io import load_torch
+from pipeline.train import train_model
+from tests.conftest import small_train_params
+
+NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
+
+
+def run(store, tmp_path, params, policy=NO_AUG, name="m"):
+    out = tmp_path / name
+    result = train_model("m", params, load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]),
+                         policy, out / "model.pt", out / "loss.csv", out / "acc.csv")
+    return result, out
+
+
+def test_checkpoint_is_complete_and_matches_the_best_epoch(digits_store, trained_mlp):
+    model, ckpt = load_checkpoint(trained_mlp)
+    raw = load_torch(trained_mlp)  # weights_only=True: tensors and plain values only
+    assert set(raw) >= {"model_state", "optimizer_state", "epoch", "params", "classes", "mean", "std", "arch"}
+    assert ckpt["classes"] == [str(d) for d in range(10)] and ckpt["input_shape"] == [1, 8, 8]
+    assert ckpt["params"]["hidden"] == [64] and ckpt["augment"]["rotation_deg"] == 10.0
+    rows = list(csv.DictReader(open(trained_mlp.parent / "loss.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    val = [float(r["validation"]) for r in rows]
+    assert ckpt["epoch"] == 1 + val.index(min(val))
+    assert ckpt["metrics"]["val_loss"] == pytest.approx(min(val), abs=1e-6)
+    val_split = load_split(digits_store["val"])
+    acc = (model(val_split.images.float() / 255).argmax(1) == val_split.labels).float().mean().item()
+    assert acc == pytest.approx(ckpt["metrics"]["val_accuracy"], abs=1e-6) and acc > 0.8
+
+
+def test_early_stopping_keeps_the_best_epoch(digits_store, tmp_path, monkeypatch):
+    losses = iter([1.0, 0.5, 0.6, 0.7, 0.4, 0.3])
+    monkeypatch.setattr(train_mod, "evaluate", lambda *a: {"loss": next(losses), "accuracy": 0.5})
+    result, out = run(digits_store, tmp_path, small_train_params("mlp", epochs=6, patience=2))
+    assert (result.epochs_run, result.best_epoch, result.best_val_loss) == (4, 2, 0.5)
+    assert load_torch(out / "model.pt")["epoch"] == 2
+    assert len(list(csv.DictReader(open(out / "acc.csv")))) == 4
+
+
+def test_divergence_is_a_clear_error(digits_store, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_mod, "evaluate", lambda *a: {"loss": float("nan"), "accuracy": 0.0})
+    with pytest.raises(TrainingError, match="never finite .* lower train.m.lr"):
+        run(digits_store, tmp_path, small_train_params("mlp", epochs=2))
+
+
+def test_same_seed_same_weights_other_seed_other_weights(digits_store, tmp_path):
+    policy = Policy(10.0, 0.1, (0.95, 1.05), 0.0, 3)
+    states = [load_torch(run(digits_store, tmp_path, small_train_params("cnn", epochs=1, seed=s), policy, f"r{i}")[1]
+                         / "model.pt")["model_state"] for i, s in enumerate((0, 0, 1))]
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
