@@ -1,13 +1,19 @@
 """Deployment artifacts: TorchScript (the course's deployment lesson) and `torch.export` (.pt2,
 dynamic batch), each reloaded from disk and checked against the eager model on the test split
 before it is moved into place. A format that fails its parity check fails the stage and leaves
-no file behind."""
+no file behind.
+
+Both files are made byte-identical wherever they are built: TorchScript's debug records and the
+exported graph's stack traces hold absolute source paths, so they are left out. (TorchScript also
+emits constants in `set` order, which is why dvc.yaml runs this stage with PYTHONHASHSEED=0.)"""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -21,10 +27,28 @@ from pipeline.io import write_json
 log = logging.getLogger(__name__)
 
 
+def _without_debug_records(archive: bytes) -> bytes:
+    """Rewrite a TorchScript zip without its `*.debug_pkl` records (source ranges with absolute
+    paths), through torch's own writer, which aligns records and derives the archive's
+    serialization id from their contents."""
+    src = zipfile.ZipFile(io.BytesIO(archive))
+    out = io.BytesIO()
+    writer = torch._C.PyTorchFileWriter(out)
+    for name in src.namelist():
+        record = name.split("/", 1)[1]
+        if not record.endswith(".debug_pkl") and record not in (".data/serialization_id", ".data/version", "byteorder"):
+            data = src.read(name)
+            writer.write_record(record, data, len(data))
+    writer.write_end_of_file()
+    return out.getvalue()
+
+
 def _torchscript_save(model: nn.Module, example: torch.Tensor, fh) -> None:
+    buf = io.BytesIO()
     with warnings.catch_warnings():  # deprecated upstream in favour of torch.export; still the course's format
         warnings.simplefilter("ignore", FutureWarning)
-        torch.jit.save(torch.jit.script(model), fh)
+        torch.jit.save(torch.jit.script(model), buf)
+    fh.write(_without_debug_records(buf.getvalue()))
 
 
 def _torchscript_load(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -35,6 +59,10 @@ def _torchscript_load(path: Path) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def _export_save(model: nn.Module, example: torch.Tensor, fh) -> None:
     program = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
+    for module in program.graph_module.modules():
+        if isinstance(module, torch.fx.GraphModule):
+            for node in module.graph.nodes:
+                node.meta.pop("stack_trace", None)  # absolute source paths
     torch.export.save(program, fh)
 
 

@@ -57,3 +57,15 @@ def test_failed_parity_writes_nothing(digits_store, trained_mlp, tmp_path, monke
     with pytest.raises(ExportError, match=r"torchscript: exported outputs differ .* > export.atol=1e-05"):
         export_model(trained_mlp, load_split(digits_store["test"]).images, out, tmp_path / "metadata.json", 1e-5, 128)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exported_files_hold_no_absolute_paths(exported):
+    out, _, _ = exported
+    import zipfile
+
+    from tests.conftest import ROOT
+
+    for path in out.values():
+        data = path.read_bytes()
+        assert str(ROOT).encode() not in data and b"site-packages" not in data, path.name
+    assert not any(n.endswith(".debug_pkl") for n in zipfile.ZipFile(out["torchscript"]).namelist())
