@@ -24,7 +24,7 @@ from pipeline.augment import Policy  # noqa: E402
 from pipeline.checkpoint import load_checkpoint  # noqa: E402
 from pipeline.data.store import load_split, read_info  # noqa: E402
 from pipeline.models import predict  # noqa: E402
-from pipeline.train import train_model  # noqa: E402
+from pipeline.train_images import train_model  # noqa: E402
 
 
 def main() -> None:
@@ -48,13 +48,13 @@ def main() -> None:
                             f"{tmp}/m.pt", f"{tmp}/l.csv", f"{tmp}/a.csv")
                 secs.append(time.perf_counter() - start)
                 model, _ = load_checkpoint(f"{tmp}/m.pt")
-                accs.append((predict(model, test.images, 1000).argmax(1) == test.labels).float().mean().item())
+                accs.append((predict(model, test.inputs, 1000).argmax(1) == test.labels).float().mean().item())
         print(f"{name}: test accuracy " + ", ".join(f"{a:.4f}" for a in accs)
               + f" (seeds {args.seeds}); mean {statistics.mean(accs):.4f}, min {min(accs):.4f}; "
               f"{statistics.mean(secs):.1f} s per training")
     from sklearn.svm import SVC
 
-    x = lambda s: s.images.flatten(1).float().numpy() / 255  # noqa: E731
+    x = lambda s: s.inputs.flatten(1).float().numpy() / 255  # noqa: E731
     start = time.perf_counter()
     svc = SVC(gamma="scale").fit(np.concatenate([x(train), x(val)]), torch.cat([train.labels, val.labels]).numpy())
     acc = (svc.predict(x(test)) == test.labels.numpy()).mean()

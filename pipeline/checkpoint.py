@@ -1,5 +1,6 @@
 """Checkpoints that carry everything needed to rebuild and use the model: the unwrapped model's
-and optimizer's state, the epoch, the params that made it, class names and normalization."""
+and optimizer's state, the epoch, the params and data facts (`spec`) that made it, and
+whatever the family adds (class names, normalization, vocabulary, augmentation policy)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
-from pipeline.config import ARCH_PARAMS
+from pipeline.config import ALL_ARCHS
 from pipeline.errors import DataError
 from pipeline.io import load_torch, save_torch
-from pipeline.models import ImageClassifier, build_model
+from pipeline.models import build_model
 
-FORMAT = 1
+FORMAT = 2
 
 
 def to_cpu(obj: Any) -> Any:
@@ -27,22 +29,27 @@ def to_cpu(obj: Any) -> Any:
     return obj
 
 
-def save_checkpoint(path: str | Path, *, model: ImageClassifier, optimizer: torch.optim.Optimizer,
-                    epoch: int, metrics: dict[str, float], meta: dict[str, Any]) -> None:
+def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer: torch.optim.Optimizer | None, epoch: int,
+                    metrics: dict[str, float], meta: dict[str, Any]) -> None:
+    """`meta` must hold model (name), arch, params (dict) and spec; anything else is kept as is."""
     save_torch({"format": FORMAT, "epoch": epoch, "metrics": metrics, **meta,
                 "model_state": to_cpu(model.state_dict()),
-                "optimizer_state": to_cpu(optimizer.state_dict())}, path)
+                "optimizer_state": to_cpu(optimizer.state_dict()) if optimizer is not None else None}, path)
 
 
-def load_checkpoint(path: str | Path) -> tuple[ImageClassifier, dict[str, Any]]:
+def rebuild(ckpt: dict[str, Any]) -> nn.Module:
+    params = ALL_ARCHS[ckpt["arch"]].model_validate(ckpt["params"])
+    return build_model(ckpt["arch"], params, ckpt["spec"])
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model a checkpoint describes, in eval mode on the CPU, and return it with the
     checkpoint's contents."""
     try:
         ckpt = load_torch(path)
         if ckpt.get("format") != FORMAT:
             raise ValueError(f"format {ckpt.get('format')!r}, expected {FORMAT}")
-        params = ARCH_PARAMS[ckpt["arch"]].model_validate(ckpt["params"])
-        model = build_model(ckpt["arch"], params, ckpt["input_shape"], ckpt["classes"], ckpt["mean"], ckpt["std"])
+        model = rebuild(ckpt)
         model.load_state_dict(ckpt["model_state"])
     except (OSError, RuntimeError, KeyError, ValueError, AttributeError) as err:
         raise DataError(f"{path}: not a usable checkpoint ({err}); rerun its train stage") from None

@@ -1,5 +1,7 @@
 """Evaluation of a trained classifier: loss, accuracy, precision, recall and F1 (macro and per
-class, by scikit-learn) and a confusion matrix as DVC plot data and as a PNG."""
+class for several classes; of the positive class for two), with scikit-learn's definitions, and a
+confusion matrix as DVC plot data and as a PNG. Works for every family whose model maps a batch of stored
+inputs to logits: images, tables, reviews."""
 
 from __future__ import annotations
 
@@ -11,33 +13,55 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.checkpoint import load_checkpoint
+from pipeline.data.store import relabel
 from pipeline.io import atomic_open, write_csv, write_json
+from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import predict
 
 DIGITS = 6  # metrics are rounded so that diffs show real changes, not float noise
 
 
-def classification_report(logits: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict:
-    """Headline metrics, per-class metrics and the confusion matrix of one split."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+def _round(v) -> float:
+    return round(float(v), DIGITS)
 
-    y_true, y_pred = labels.numpy(), logits.argmax(1).numpy()
-    ids = list(range(len(classes)))
-    macro = precision_recall_fscore_support(y_true, y_pred, labels=ids, average="macro", zero_division=0)
-    per = precision_recall_fscore_support(y_true, y_pred, labels=ids, average=None, zero_division=0)
-    r = lambda v: round(float(v), DIGITS)  # noqa: E731
+
+def _per_class(scores: dict[str, torch.Tensor], classes: Sequence[str]) -> dict:
+    return {c: {"precision": _round(scores["precision"][i]), "recall": _round(scores["recall"][i]),
+                "f1": _round(scores["f1"][i]), "support": int(scores["support"][i])} for i, c in enumerate(classes)}
+
+
+def classification_report(logits: torch.Tensor, labels: torch.Tensor, classes: Sequence[str]) -> dict:
+    """Headline metrics (macro averages over every class), per-class metrics and the confusion
+    matrix of one split."""
+    pred = logits.argmax(1)
+    matrix = confusion_matrix(labels, pred, len(classes))
+    scores = per_class_scores(matrix)
     return {
-        "headline": {"loss": r(F.cross_entropy(logits, labels)), "accuracy": r((y_true == y_pred).mean()),
-                     "precision_macro": r(macro[0]), "recall_macro": r(macro[1]), "f1_macro": r(macro[2])},
-        "per_class": {c: {"precision": r(per[0][i]), "recall": r(per[1][i]), "f1": r(per[2][i]),
-                          "support": int(per[3][i])} for i, c in enumerate(classes)},
-        "confusion": confusion_matrix(y_true, y_pred, labels=ids),
+        "headline": {"loss": _round(F.cross_entropy(logits, labels)), "accuracy": _round((pred == labels).double().mean()),
+                     "precision_macro": _round(scores["precision"].mean()),
+                     "recall_macro": _round(scores["recall"].mean()), "f1_macro": _round(scores["f1"].mean())},
+        "per_class": _per_class(scores, classes),
+        "confusion": matrix.numpy(),
     }
+
+
+def binary_report(scores: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], probabilistic: bool) -> dict:
+    """For one output per sample: class 1 when the score is above 0; precision, recall and F1 of
+    class 1. The log-loss only for models whose score is a logit (logistic regression, the LSTM),
+    not for the perceptron's margin."""
+    pred = (scores > 0).long()
+    matrix = confusion_matrix(labels, pred, 2)
+    per = per_class_scores(matrix)
+    headline = {"accuracy": _round((pred == labels).double().mean()), "precision": _round(per["precision"][1]),
+                "recall": _round(per["recall"][1]), "f1": _round(per["f1"][1])}
+    if probabilistic:
+        headline = {"loss": _round(F.binary_cross_entropy_with_logits(scores, labels.float()))} | headline
+    return {"headline": headline, "per_class": _per_class(per, classes), "confusion": matrix.numpy()}
 
 
 def write_confusion_csv(path: str | Path, labels: torch.Tensor, logits: torch.Tensor, classes: Sequence[str]) -> None:
     """One row per sample (actual, predicted class name): the input of DVC's `confusion` template."""
-    pred = logits.argmax(1).tolist()
+    pred = (logits.argmax(1) if logits.ndim == 2 else (logits > 0).long()).tolist()
     write_csv(path, ["actual", "predicted"], [[classes[a], classes[p]] for a, p in zip(labels.tolist(), pred)])
 
 
@@ -71,18 +95,26 @@ def write_reports(reports: dict[str, dict], extra: dict, metrics_json: str | Pat
 
 def evaluate_model(checkpoint: str | Path, splits: dict, batch_size: int, device: torch.device,
                    out: dict[str, str | Path]) -> dict:
-    """Evaluate a checkpoint on each split in `splits` ({'val': Split, 'test': Split}); write the
-    reports named in `out` (metrics, per_class, confusion, confusion_png; the last two for test)."""
+    """Evaluate a classifier checkpoint on each split in `splits` ({'val': Split, 'test': Split});
+    write the reports named in `out` (metrics, per_class, confusion, confusion_png; the last two
+    for test). Labels are mapped the way the model was trained (label_map) first."""
     model, ckpt = load_checkpoint(checkpoint)
     model.to(device)
-    classes = ckpt["classes"]
+    spec = ckpt["spec"]
+    classes = spec["classes"]
     reports = {}
     for name, split in splits.items():
-        logits = predict(model, split.images.to(device), batch_size).cpu()
-        reports[name] = classification_report(logits, split.labels, classes)
+        if ckpt.get("label_map"):
+            split, _ = relabel(split, ckpt["dataset_classes"], ckpt["label_map"], "label_map")
+        scores = predict(model, split.inputs.to(device), batch_size).cpu()
+        if spec.get("binary"):
+            reports[name] = binary_report(scores, split.labels, classes, spec.get("probabilistic", True))
+        else:
+            reports[name] = classification_report(scores, split.labels, classes)
         if name == "test":
-            write_confusion_csv(out["confusion"], split.labels, logits, classes)
+            write_confusion_csv(out["confusion"], split.labels, scores, classes)
     write_confusion_png(out["confusion_png"], reports["test"]["confusion"], classes,
                         f"{ckpt['model']} on {ckpt['dataset']} (test split)")
-    write_reports(reports, {"best_epoch": ckpt["epoch"]}, out["metrics"], out["per_class"])
+    extra = {"best_epoch": ckpt["epoch"]} | ckpt.get("metrics_extra", {})
+    write_reports(reports, extra, out["metrics"], out["per_class"])
     return {name: rep["headline"] for name, rep in reports.items()}

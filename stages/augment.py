@@ -17,7 +17,7 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
     cfg = config.load(args.params).dataset("augment", args.dataset)
-    write_policy(Policy.from_params(cfg), load_split(args.train).images, cfg.preview_images, args.policy,
+    write_policy(Policy.from_params(cfg), load_split(args.train).inputs, cfg.preview_images, args.policy,
                  args.preview)
 
 

@@ -1,5 +1,5 @@
-"""Stage evaluate@<model>: loss, accuracy, precision, recall and F1 (macro and per class) on the
-validation and test splits, and the test split's confusion matrix (DVC plot data and PNG)."""
+"""Stage evaluate@<model> (and evaluate_<family>@<model>): loss, accuracy, precision, recall and F1
+of a classifier on the validation and test splits, and the test split's confusion matrix."""
 
 import argparse
 

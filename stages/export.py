@@ -1,26 +1,23 @@
-"""Stage export@<model>: TorchScript and torch.export artifacts plus metadata.json, each format
-checked against the eager model on the test split before it is written."""
+"""Stage export@<model> (and export_<family>@<model>): TorchScript and torch.export artifacts of a
+classifier plus metadata.json, each format checked against the eager model on the test split."""
 
 import argparse
 
 from pipeline import cli, config
 from pipeline.data.store import load_split
-from pipeline.export import export_model
+from pipeline.export import export_classifier
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("model")
-    for name, what in (("checkpoint", "trained checkpoint"), ("test", "test split (parity check)"),
-                       ("torchscript", "output: TorchScript file"), ("exported-program", "output: .pt2 file"),
-                       ("metadata", "output: metadata JSON")):
-        ap.add_argument(f"--{name}", required=True, help=what)
+    ap.add_argument("--checkpoint", required=True, help="trained checkpoint")
+    ap.add_argument("--test", required=True, help="test split (parity check)")
+    ap.add_argument("--out", required=True, help="output folder: model.ts, model.pt2, metadata.json")
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
     cfg = config.load(args.params).export
-    export_model(args.checkpoint, load_split(args.test).images,
-                 {"torchscript": args.torchscript, "torch_export": args.exported_program}, args.metadata,
-                 cfg.atol, cfg.batch_size)
+    export_classifier(args.checkpoint, load_split(args.test).inputs, args.out, cfg.atol, cfg.batch_size)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 from pipeline import cli, config
 from pipeline.augment import Policy
 from pipeline.data.store import load_split, read_info
-from pipeline.train import train_model
+from pipeline.train_images import train_model
 
 
 def main() -> None:

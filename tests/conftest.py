@@ -22,8 +22,30 @@ import numpy as np
 import pytest
 import yaml
 
+from pipeline.config import read_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _find_shared_data() -> Path | None:
+    """The course's real files (../shared/data beside the project). A clone elsewhere (CI,
+    fresh-check) finds them beside the repository it was cloned from."""
+    candidates = [os.environ.get("PIPELINE_SHARED_DATA"), ROOT.parent / "shared" / "data"]
+    origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=ROOT, capture_output=True, text=True)
+    if origin.returncode == 0 and origin.stdout.strip().startswith("/"):
+        candidates.append(Path(origin.stdout.strip()).parent / "shared" / "data")
+    return next((Path(c) for c in candidates if c and (Path(c) / "anna.txt").is_file()), None)
+
+
+SHARED_DATA = _find_shared_data()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if SHARED_DATA is None:
+        pytest.skip("the course's real files (../shared/data) are not beside this checkout; "
+                    "set PIPELINE_SHARED_DATA to their folder")
+    return SHARED_DATA
 
 
 def md5(path: Path) -> str:
@@ -34,23 +56,37 @@ def md5(path: Path) -> str:
 
 
 def shrink(params: dict) -> dict:
-    """The real params.yaml made tiny: few epochs and small layers, same structure."""
+    """The real params.yaml made tiny: one or two epochs and small layers, same structure."""
     p = copy.deepcopy(params)
-    for m in p["train"].values():
-        m.update(epochs=2, patience=2, batch_size=64, device="cpu")
-        if "hidden" in m:
-            m["hidden"] = [32]
-        if "channels" in m:
-            m.update(channels=[4, 8], fc=16)
+    for section in ("train", "transfer"):
+        for m in p[section].values():
+            m.update(epochs=1, patience=1, batch_size=64, device="cpu")
+            if "hidden" in m:
+                m["hidden"] = [32]
+            if "channels" in m:
+                m.update(channels=[4, 8], fc=16)
+    for m in p["tabular"].values():
+        m.update(epochs=3, patience=3)
+    for m in p["charrnn"].values():
+        m.update(hidden=16, layers=1, seq_length=16, batch_size=8, epochs=1, sample_length=20, samples=1, device="cpu")
+    for m in p["sentiment"].values():
+        m.update(embedding_dim=8, hidden=8, layers=1, epochs=1, device="cpu")
+    for m in p["style"].values():
+        m.update(size=32, steps=2, log_every=1, device="cpu")
     for a in p["augment"].values():
         a["preview_images"] = 8
+    for name, d in p["download"].items():
+        if d.get("generate"):
+            d["generate"]["samples"] = 300
+    for e in p["encode_text"].values():
+        e["max_chars"] = 20000
     p["evaluate"]["device"] = "cpu"
     return p
 
 
 @pytest.fixture
 def real_params() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+    return read_yaml(ROOT / "params.yaml")
 
 
 @pytest.fixture
@@ -100,7 +136,7 @@ class Project:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def read_params(self) -> dict:
-        return yaml.safe_load((self.path / "params.yaml").read_text())
+        return read_yaml(self.path / "params.yaml")
 
     def status(self) -> dict:
         import json
@@ -108,9 +144,9 @@ class Project:
         return json.loads(self.dvc("status", "--json").stdout or "{}")
 
 
-@pytest.fixture
-def project(tmp_path, small_params) -> Project:
-    dest = tmp_path / "project"
+def make_project(dest: Path, params: dict) -> Project:
+    """This repository's files (without its dvc.lock and metrics) in `dest`, with `params`,
+    committed to a new git repository."""
     for rel in project_files():
         if rel == "dvc.lock" or rel.startswith("metrics/"):
             continue  # start from nothing: the test's own run makes these
@@ -118,11 +154,34 @@ def project(tmp_path, small_params) -> Project:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, target)
     proj = Project(dest)
-    proj.write_params(small_params)
+    proj.write_params(params)
     proj.git("init", "-q")
     proj.git("add", "-A")
     proj.git("commit", "-qm", "copy")
     return proj
+
+
+@pytest.fixture
+def project(tmp_path, small_params) -> Project:
+    return make_project(tmp_path / "project", small_params)
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory):
+    """The shrunk project after one full `dvc repro`, committed; (project, stages that ran).
+    Tests that need a reproduced project work on a copy (`reproduced_copy`)."""
+    proj = make_project(tmp_path_factory.mktemp("reproduced") / "project", shrink(read_yaml(ROOT / "params.yaml")))
+    proc = proj.dvc("repro")
+    proj.git("add", "-A")
+    proj.git("commit", "-qm", "repro")
+    return proj, proc
+
+
+@pytest.fixture
+def reproduced_copy(reproduced, tmp_path) -> Project:
+    dest = tmp_path / "copy"
+    shutil.copytree(reproduced[0].path, dest, symlinks=True)
+    return Project(dest)
 
 
 # --- a local HTTP server ---------------------------------------------------------------------
@@ -287,7 +346,7 @@ def digits_store(tmp_path_factory) -> dict[str, Path]:
 def small_train_params(arch: str = "mlp", **overrides):
     from pipeline.config import ARCH_PARAMS
 
-    real = yaml.safe_load((ROOT / "params.yaml").read_text())
+    real = read_yaml(ROOT / "params.yaml")
     entry = next(p for p in shrink(real)["train"].values() if p["arch"] == arch)
     return ARCH_PARAMS[arch].model_validate(entry | {"epochs": 3} | overrides)
 
@@ -297,10 +356,58 @@ def trained_mlp(digits_store) -> Path:
     """A checkpoint of a small MLP trained for 3 epochs on the real digits."""
     from pipeline.augment import Policy
     from pipeline.data.store import load_split, read_info
-    from pipeline.train import train_model
+    from pipeline.train_images import train_model
 
     out = digits_store["root"] / "mlp"
     train_model("mlp", small_train_params("mlp", hidden=[64], lr=0.05), load_split(digits_store["train"]),
                 load_split(digits_store["val"]), read_info(digits_store["stats"]),
                 Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0), out / "model.pt", out / "loss.csv", out / "accuracy.csv")
     return out / "model.pt"
+
+
+# --- more upstream layouts: image folders, IMDB, the course's review files ---------------------
+
+
+def jpeg_bytes(image, quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def image_folder_files(photos: dict[str, Path], per_class: int = 4) -> dict[str, bytes]:
+    """{relative path: JPEG bytes} laid out as train/<class>/ and test/<class>/, each class made of
+    crops and flips of one real photo."""
+    from PIL import Image, ImageOps
+
+    files = {}
+    for cls, path in photos.items():
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            w, h = img.size
+            for i in range(per_class + 2):
+                crop = img.crop((i * w // 20, i * h // 20, w - i * w // 30, h - i * h // 30))
+                crop = ImageOps.mirror(crop) if i % 2 else crop
+                split = "train" if i < per_class else "test"
+                files[f"{split}/{cls}/{cls}.{i}.jpg"] = jpeg_bytes(crop)
+    return files
+
+
+def write_zip(path: Path, files: dict[str, bytes], root: str = "") -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for rel, data in sorted(files.items()):
+            zf.writestr(root + rel, data)
+    return md5(path)
+
+
+def write_aclimdb(path: Path, reviews: dict[str, list[tuple[str, int]]]) -> str:
+    """aclImdb_v1.tar.gz with aclImdb/<split>/<pos|neg>/<id>_<stars>.txt members."""
+    with tarfile.open(path, "w:gz") as tar:
+        for split, rows in reviews.items():
+            for i, (text, label) in enumerate(rows):
+                data = text.encode()
+                info = tarfile.TarInfo(f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_{8 if label else 2}.txt")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return md5(path)

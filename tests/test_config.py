@@ -141,7 +141,7 @@ def test_yaml_1_2_floats_and_duplicate_keys(tmp_path):
 
 
 def test_cli_exits_2_and_names_the_key(tmp_path):
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = config.read_yaml(ROOT / "params.yaml")
     params["train"]["cnn"]["lr"] = -0.5
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
@@ -151,3 +151,71 @@ def test_cli_exits_2_and_names_the_key(tmp_path):
     good = subprocess.run([sys.executable, "-m", "pipeline.config", str(ROOT / "params.yaml")], cwd=ROOT,
                           capture_output=True, text=True)
     assert good.returncode == 0 and "ok" in good.stdout
+
+
+# --- the model families and their data -------------------------------------------------------
+
+
+def test_a_model_needs_data_of_its_kind(real_params):
+    real_params["tabular"]["logreg"]["dataset"] = "digits"
+    real_params["charrnn"]["charrnn"]["corpus"] = "breast_cancer"
+    check_fails(real_params, "tabular.logreg.dataset: 'digits' holds image data; tabular models need a tabular",
+                "charrnn.charrnn.corpus: 'breast_cancer' holds tabular data; charrnn models need a corpus")
+
+
+def test_preparation_sections_follow_the_dataset_kind(real_params):
+    real_params["augment"]["breast_cancer"] = dict(real_params["augment"]["digits"])
+    del real_params["encode_text"]["pydoc"]
+    check_fails(real_params, "augment.breast_cancer: 'breast_cancer' is a tabular dataset; augment is for image",
+                "encode_text.pydoc: missing; every corpus dataset declared under download needs one")
+
+
+def test_names_are_unique_across_families(real_params):
+    real_params["tabular"]["cnn"] = dict(real_params["tabular"]["logreg"])
+    check_fails(real_params, "tabular.cnn: the name is taken by train.cnn")
+
+
+def test_backbones_must_exist_be_used_and_fit(real_params):
+    real_params["transfer"]["transfer"]["backbone"] = "resnet"
+    real_params["backbones"]["spare"] = {"arch": "resnet18", "weights": "imagenet"}
+    real_params["style"]["style"]["vgg"] = "spare"
+    check_fails(real_params, "transfer.transfer.backbone: 'resnet' is neither a model of train",
+                "style.style.vgg: 'spare' must be an entry of backbones with arch vgg19",
+                "backbones.vgg19_random: not used by any transfer or style model")
+
+
+def test_backbone_hash_and_random_weights(real_params):
+    real_params["backbones"]["vgg19_random"].update(sha256="abc")
+    check_fails(real_params, "backbones.vgg19_random.sha256: Value error, sha256 must be 64 lowercase hex digits")
+    real_params["backbones"]["vgg19_random"].update(sha256="a" * 64)
+    check_fails(real_params, "backbones.vgg19_random: random weights take no url, local_file or sha256")
+
+
+def test_generated_sources_need_generate_and_only_they(real_params):
+    del real_params["download"]["synthetic_reviews"]["generate"]
+    real_params["download"]["digits"]["generate"] = {"samples": 5, "seed": 0}
+    check_fails(real_params, "download.synthetic_reviews.generate: required for a generated source",
+                "download.digits.generate: only for generated sources")
+
+
+def test_remote_files_without_a_published_checksum_need_one(real_params):
+    real_params["download"]["cat_dog"] = {"mirrors": ["https://s3.amazonaws.com/content.udacity-data.com/nd089/"]}
+    real_params["normalize"]["cat_dog"] = {"val_fraction": 0.2, "seed": 0, "size": 224}
+    real_params["augment"]["cat_dog"] = dict(real_params["augment"]["cifar10"])
+    check_fails(real_params, "download.cat_dog.checksums.Cat_Dog_data.zip: required; 'cat_dog' publishes no checksum")
+    real_params["download"]["cat_dog"]["checksums"] = {"Cat_Dog_data.zip": "0" * 32}
+    config.validate(real_params)
+
+
+def test_image_folders_need_a_size_and_others_refuse_one(real_params):
+    real_params["download"]["pets"] = {"source": "image_folder", "local_dir": "/data/pets"}
+    real_params["normalize"]["pets"] = {"val_fraction": 0.2, "seed": 0}
+    real_params["augment"]["pets"] = dict(real_params["augment"]["cifar10"])
+    real_params["normalize"]["digits"]["size"] = 32
+    check_fails(real_params, "normalize.pets.size: required for an image folder",
+                "normalize.digits.size: only for image folders")
+
+
+def test_style_layers_are_the_courses(real_params):
+    real_params["style"]["style"]["style_layers"] = {"conv9_9": 1.0}
+    check_fails(real_params, "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1")

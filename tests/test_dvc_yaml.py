@@ -1,6 +1,6 @@
 """dvc.yaml declares exactly what each stage uses: its code (the pipeline modules it imports,
-found by reading every import statement, including those inside functions), its params keys,
-and a dataset list that covers every model."""
+found by reading every import statement, including those inside functions, plus the model
+architecture it builds), its params keys, and dataset lists that cover every model."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pipeline.config import ARCH_PARAMS, FAMILIES, read_yaml
+from pipeline.data.sources import CORPUS, IMAGE, REVIEWS, TABULAR
 from tests.conftest import ROOT
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+PARAMS = read_yaml(ROOT / "params.yaml")
 STAGES = DVC["stages"]
-# Stages that build a model get the architecture's own module, imported by name at run time.
-ARCH_MODULE = "pipeline/models/${item.arch}.py"
+ARCH_MODULE = "pipeline/models/${item.arch}.py"  # a model's own architecture, imported by name
 
 
 def module_file(name: str) -> Path | None:
@@ -27,10 +28,10 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imported_pipeline_files(script: Path) -> set[str]:
-    """Every pipeline/ file `script` imports, directly or through other pipeline modules."""
+def imported_pipeline_files(*scripts: Path) -> set[str]:
+    """Every pipeline/ file the scripts import, directly or through other pipeline modules."""
     seen: set[Path] = set()
-    todo = [script]
+    todo = list(scripts)
     while todo:
         path = todo.pop()
         if path in seen:
@@ -58,39 +59,79 @@ def script_of(stage: dict) -> Path:
     return ROOT / (cmd[cmd.index("-m") + 1].replace(".", "/") + ".py")
 
 
+def section_of(stage: dict) -> str | None:
+    """The params section a per-model stage runs over (foreach: ${train} -> train)."""
+    each = stage["foreach"]
+    return each[2:-1] if isinstance(each, str) and each[2:-1] in FAMILIES else None
+
+
+def expected_code(stage: dict) -> set[str]:
+    files = imported_pipeline_files(script_of(stage))
+    section = section_of(stage)
+    if section and all("arch" in m for m in PARAMS[section].values()) and "pipeline/models/__init__.py" in files:
+        archs = {m["arch"] for m in PARAMS[section].values()}
+        if "transfer" in archs:  # a pipeline backbone can be any image architecture
+            archs |= set(ARCH_PARAMS)
+        modules = [ROOT / f"pipeline/models/{arch}.py" for arch in archs]
+        own = {f"pipeline/models/{m['arch']}.py" for m in PARAMS[section].values()}
+        files = (files | imported_pipeline_files(*modules)) - own | {ARCH_MODULE}
+    return files
+
+
 @pytest.mark.parametrize("name", sorted(STAGES))
 def test_code_deps_are_exactly_the_imported_modules(name):
-    stage = STAGES[name]
-    declared = {d for d in stage["do"]["deps"] if d.endswith(".py")}
-    expected = imported_pipeline_files(script_of(stage))
-    if "pipeline/models/__init__.py" in expected:
-        expected.add(ARCH_MODULE)
+    declared = {d for d in STAGES[name]["do"]["deps"] if d.endswith(".py")}
+    expected = expected_code(STAGES[name])
     assert declared == expected, (f"{name}: missing from dvc.yaml deps: {sorted(expected - declared)}; "
                                   f"listed but not imported: {sorted(declared - expected)}")
 
 
 def test_every_architecture_module_exists_where_dvc_yaml_expects_it():
-    from pipeline.config import ARCH_PARAMS
+    from pipeline.config import ALL_ARCHS
 
-    for arch in ARCH_PARAMS:
-        assert (ROOT / ARCH_MODULE.replace("${item.arch}", arch)).exists()
-
-
-def test_dataset_lists_cover_every_model():
-    """download/normalize/augment run over one list; it must name every model's dataset."""
-    lists = [STAGES[s]["foreach"] for s in ("download", "normalize", "augment")]
-    assert lists[0] == lists[1] == lists[2]
-    assert sorted(lists[0]) == sorted(f"${{train.{m}.dataset}}" for m in PARAMS["train"])
+    for arch in ALL_ARCHS:
+        assert (ROOT / ARCH_MODULE.replace("${item.arch}", arch)).exists(), arch
 
 
-def test_per_model_stages_run_over_the_train_section():
-    for name in ("train", "evaluate", "export"):
-        assert STAGES[name]["foreach"] == "${train}"
+def data_refs(*kinds: str) -> list[str]:
+    """${section.model.key} for every model whose family reads data of these kinds."""
+    return sorted(f"${{{section}.{name}.{key}}}" for section, (_, key, kind) in FAMILIES.items()
+                  if kind in kinds for name in PARAMS[section])
+
+
+@pytest.mark.parametrize("stage, kinds", [
+    ("download", None), ("normalize", (IMAGE, TABULAR)), ("augment", (IMAGE,)), ("encode_text", (CORPUS,)),
+    ("encode_reviews", (REVIEWS,)),
+])
+def test_dataset_lists_cover_every_model(stage, kinds):
+    """A data stage runs over the datasets that the models of its kinds name, and no others."""
+    expected = data_refs(*kinds) if kinds else sorted(
+        f"${{{s}.{n}.{k}}}" for s, (_, k, _) in FAMILIES.items() for n in PARAMS[s])
+    assert sorted(STAGES[stage]["foreach"]) == expected
+
+
+def test_every_family_has_train_evaluate_and_export_over_its_section():
+    for section in ("train", "transfer", "tabular", "charrnn", "sentiment"):
+        suffix = "" if section == "train" else f"_{section}"
+        for step in ("train", "evaluate", "export"):
+            assert STAGES[f"{step}{suffix}"]["foreach"] == f"${{{section}}}", f"{step}{suffix}"
+    assert STAGES["style"]["foreach"] == "${style}" and STAGES["backbone"]["foreach"] == "${backbones}"
 
 
 def test_params_deps_are_the_stage_sections():
-    assert [STAGES[s]["do"]["params"] for s in ("download", "normalize", "augment")] == \
-        [["download.${item}"], ["normalize.${item}"], ["augment.${item}"]]
-    assert STAGES["train"]["do"]["params"] == ["train.${key}"]
-    assert STAGES["evaluate"]["do"]["params"] == ["evaluate"]
-    assert STAGES["export"]["do"]["params"] == ["export"]
+    for stage in ("download", "normalize", "augment", "encode_text", "encode_reviews"):
+        assert STAGES[stage]["do"]["params"] == [f"{stage}.${{item}}"]
+    for stage, section in (("train", "train"), ("train_transfer", "transfer"), ("train_tabular", "tabular"),
+                           ("train_charrnn", "charrnn"), ("train_sentiment", "sentiment"), ("style", "style"),
+                           ("backbone", "backbones")):
+        assert STAGES[stage]["do"]["params"] == [f"{section}.${{key}}"], stage
+    for stage, spec in STAGES.items():
+        if stage.startswith("evaluate") and stage != "evaluate_charrnn":
+            assert spec["do"]["params"] == ["evaluate"], stage
+        if stage.startswith("export"):
+            assert spec["do"]["params"] == ["export"], stage
+
+
+def test_a_transfer_model_depends_on_its_backbone_checkpoint():
+    assert "models/${item.backbone}/model.pt" in STAGES["train_transfer"]["do"]["deps"]
+    assert "models/${item.vgg}/model.pt" in STAGES["style"]["do"]["deps"]

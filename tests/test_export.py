@@ -1,10 +1,12 @@
 """Export: the reloaded TorchScript and torch.export artifacts equal the eager model, take any
-batch size, and a format that fails its parity check writes nothing."""
+batch size, hold no absolute paths; a format that fails parity writes nothing; one the exporter
+cannot handle is recorded in metadata.json with the reason."""
 
 from __future__ import annotations
 
 import json
 import warnings
+import zipfile
 
 import pytest
 import torch
@@ -13,24 +15,26 @@ from pipeline import export as export_mod
 from pipeline.checkpoint import load_checkpoint
 from pipeline.data.store import load_split
 from pipeline.errors import ExportError
-from pipeline.export import export_model
+from pipeline.export import batch_signature, export_all, export_classifier
+from tests.conftest import ROOT
+
+
+def load_ts(path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.jit.load(path)
 
 
 @pytest.fixture
 def exported(digits_store, trained_mlp, tmp_path):
-    out = {"torchscript": tmp_path / "model.ts", "torch_export": tmp_path / "model.pt2"}
-    meta = export_model(trained_mlp, load_split(digits_store["test"]).images, out, tmp_path / "metadata.json",
-                        1e-5, 128)
-    return out, meta, tmp_path
+    meta = export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, tmp_path, 1e-5, 128)
+    return meta, tmp_path
 
 
 def test_exported_models_match_eager_for_any_batch(exported, trained_mlp):
-    out, meta, _ = exported
+    meta, folder = exported
     eager, _ = load_checkpoint(trained_mlp)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        scripted = torch.jit.load(out["torchscript"])
-    program = torch.export.load(out["torch_export"]).module()
+    scripted, program = load_ts(folder / "model.ts"), torch.export.load(folder / "model.pt2").module()
     for n in (1, 3, 257):
         x = torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(n))
         with torch.no_grad():
@@ -38,34 +42,45 @@ def test_exported_models_match_eager_for_any_batch(exported, trained_mlp):
             assert torch.allclose(scripted(x), expected, atol=1e-5, rtol=0)
             assert torch.allclose(program(x), expected, atol=1e-5, rtol=0)
     for fmt in ("torchscript", "torch_export"):
-        assert meta["export"]["formats"][fmt]["parity_max_abs_diff"] <= 1e-5
+        assert meta["export"]["formats"][fmt]["parity"].startswith("max |diff| <= 1e-05 on 360 samples")
 
 
 def test_metadata_describes_the_model(exported):
-    _, meta, folder = exported
+    meta, folder = exported
     assert json.loads((folder / "metadata.json").read_text()) == meta
     assert meta["classes"] == [str(d) for d in range(10)]
     assert meta["input"]["shape"] == ["batch", 1, 8, 8] and meta["input"]["range"] == [0.0, 1.0]
     assert len(meta["input"]["mean"]) == 1 and meta["trained"]["params"]["arch"] == "mlp"
-
-
-def test_failed_parity_writes_nothing(digits_store, trained_mlp, tmp_path, monkeypatch):
-    save, load, what = export_mod.FORMATS["torchscript"]
-    off_by_a_bit = lambda path: (lambda x, m=load(path): m(x) + 1e-3)  # noqa: E731
-    monkeypatch.setitem(export_mod.FORMATS, "torchscript", (save, off_by_a_bit, what))
-    out = {"torchscript": tmp_path / "model.ts", "torch_export": tmp_path / "model.pt2"}
-    with pytest.raises(ExportError, match=r"torchscript: exported outputs differ .* > export.atol=1e-05"):
-        export_model(trained_mlp, load_split(digits_store["test"]).images, out, tmp_path / "metadata.json", 1e-5, 128)
-    assert list(tmp_path.iterdir()) == []
+    assert meta["output"]["shape"] == ["batch", 10]
 
 
 def test_exported_files_hold_no_absolute_paths(exported):
-    out, _, _ = exported
-    import zipfile
+    _, folder = exported
+    for name in ("model.ts", "model.pt2"):
+        data = (folder / name).read_bytes()
+        assert str(ROOT).encode() not in data and b"site-packages" not in data, name
+    assert not any(n.endswith(".debug_pkl") for n in zipfile.ZipFile(folder / "model.ts").namelist())
 
-    from tests.conftest import ROOT
 
-    for path in out.values():
-        data = path.read_bytes()
-        assert str(ROOT).encode() not in data and b"site-packages" not in data, path.name
-    assert not any(n.endswith(".debug_pkl") for n in zipfile.ZipFile(out["torchscript"]).namelist())
+def test_failed_parity_writes_nothing(digits_store, trained_mlp, tmp_path, monkeypatch):
+    name, save, load, what = export_mod.FORMATS["torchscript"]
+    off_by_a_bit = lambda path: (lambda x, m=load(path): m(x) + 1e-3)  # noqa: E731
+    monkeypatch.setitem(export_mod.FORMATS, "torchscript", (name, save, off_by_a_bit, what))
+    with pytest.raises(ExportError, match=r"torchscript: exported outputs differ .* > export.atol=1e-05"):
+        export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, tmp_path, 1e-5, 128)
+    assert list(tmp_path.iterdir()) == []
+
+
+class Unscriptable(torch.nn.Module):
+    """Fine in eager mode and for torch.export; TorchScript cannot compile a **kwargs call."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.relu(x, **{"inplace": False}) * 2
+
+
+def test_a_format_the_exporter_cannot_handle_is_explained_not_hidden(tmp_path):
+    meta = export_all(Unscriptable(), batch_signature(torch.rand(6, 3), 4), tmp_path, 1e-6, {"model": "u"})
+    formats = meta["export"]["formats"]
+    assert set(formats["torchscript"]) == {"error"} and formats["torchscript"]["error"]
+    assert formats["torch_export"]["file"] == "model.pt2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metadata.json", "model.pt2"]

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from pipeline.config import DownloadParams
-from pipeline.data import fetch
+from pipeline.data import download
 from pipeline.data.fetch import fetch_dataset
 from pipeline.data.formats import parse_cifar10, parse_idx
 from pipeline.errors import DataError
@@ -20,7 +20,7 @@ IDX_FILES = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(fetch, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(download, "BACKOFF_S", 0.0)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_downloads_idx_files_that_parse(server, mnist_site, tmp_path):
     assert sorted(p.name for p in paths) == IDX_FILES
     assert {p.name: md5(p) for p in out.iterdir()} == mnist_site
     splits = parse_idx(out)
-    assert splits["train"].images.shape == (600, 1, 28, 28) and splits["test"].labels.shape == (200,)
+    assert splits["train"].inputs.shape == (600, 1, 28, 28) and splits["test"].labels.shape == (200,)
 
 
 def test_dead_first_mirror_falls_through_and_is_skipped_afterwards(server, mnist_site, tmp_path, caplog):
@@ -103,7 +103,7 @@ def test_cifar_archive_downloads_and_parses(server, tmp_path):
     out = tmp_path / "cifar10"
     fetch_dataset("cifar10", DownloadParams(mirrors=[server.url + "kriz/"], checksums=sums), out)
     splits = parse_cifar10(out)
-    assert splits["train"].images.shape == (200, 3, 32, 32) and splits["test"].images.shape == (40, 3, 32, 32)
+    assert splits["train"].inputs.shape == (200, 3, 32, 32) and splits["test"].inputs.shape == (40, 3, 32, 32)
 
 
 def test_local_folder_is_copied_and_checked_where_a_checksum_is_given(mnist_site, server, tmp_path):

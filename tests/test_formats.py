@@ -20,8 +20,8 @@ from tests.conftest import make_cifar_archive, write_idx
 def test_real_bundled_digits(tmp_path):
     fetch_dataset("digits", DownloadParams(source="sklearn_digits"), tmp_path / "d")
     arrays = parse_digits_csv(tmp_path / "d")["all"]
-    assert arrays.images.shape == (1797, 1, 8, 8) and arrays.images.dtype == np.uint8
-    assert arrays.images.max() == 255 and arrays.images.min() == 0
+    assert arrays.inputs.shape == (1797, 1, 8, 8) and arrays.inputs.dtype == np.uint8
+    assert arrays.inputs.max() == 255 and arrays.inputs.min() == 0
     assert np.bincount(arrays.labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
 
 
@@ -48,7 +48,7 @@ def test_idx_round_trip_and_bad_files(tmp_path):
 def test_cifar_archive_in_the_upstream_layout(tmp_path):
     make_cifar_archive(tmp_path, per_batch=10)
     splits = parse_cifar10(tmp_path)
-    assert splits["train"].images.shape == (50, 3, 32, 32) and splits["train"].images.dtype == np.uint8
+    assert splits["train"].inputs.shape == (50, 3, 32, 32) and splits["train"].inputs.dtype == np.uint8
     assert splits["test"].labels.dtype == np.int64 and len(splits["test"].labels) == 10
 
 

@@ -1,62 +1,119 @@
-"""Every registered model through a forward pass (shape, no NaN) and one training step, on the
-shapes of every image dataset the pipeline knows."""
+"""Every registered model through a forward pass (shape, no NaN) and a tiny training step, on
+inputs of the shapes its family gets; plus the course's architectures, layer by layer."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-import yaml
+import torch.nn.functional as F
 
-from pipeline.config import ARCH_PARAMS
+from pipeline.config import ALL_ARCHS, read_yaml
 from pipeline.errors import ConfigError
-from pipeline.models import build_model, predict
+from pipeline.models import as_float, build_model
 from tests.conftest import ROOT
 
-SHAPES = {"digits": [1, 8, 8], "mnist": [1, 28, 28], "cifar10": [3, 32, 32]}
+PARAMS = read_yaml(ROOT / "params.yaml")
+IMAGE_SHAPES = {"digits": [1, 8, 8], "mnist": [1, 28, 28], "cifar10": [3, 32, 32]}
+TEN = [str(i) for i in range(10)]
 
 
 def params_for(arch: str):
     """The first model in params.yaml with this architecture (every registered one has one)."""
-    train = yaml.safe_load((ROOT / "params.yaml").read_text())["train"]
-    entry = next(p for p in train.values() if p["arch"] == arch)
-    return ARCH_PARAMS[arch].model_validate(entry)
+    entry = next(m for section in ("train", "transfer", "tabular", "charrnn", "sentiment")
+                 for m in PARAMS[section].values() if m["arch"] == arch)
+    return ALL_ARCHS[arch].model_validate(entry)
 
 
-@pytest.mark.parametrize("arch", sorted(ARCH_PARAMS))
-@pytest.mark.parametrize("dataset", sorted(SHAPES))
-def test_every_model_forward_and_one_step(arch, dataset):
+def image_spec(shape):
+    return {"input_shape": shape, "classes": TEN, "mean": [0.5] * shape[0], "std": [0.25] * shape[0]}
+
+
+def cases():
+    """(id, arch, spec, inputs, labels, loss, call) for each registered architecture and input shape."""
+    g = torch.Generator().manual_seed(0)
+    out = []
+    for arch in ("mlp", "cnn"):
+        for name, shape in IMAGE_SHAPES.items():
+            out.append((f"{arch}-{name}", arch, image_spec(shape), torch.rand(6, *shape, generator=g), torch.arange(6),
+                        F.cross_entropy, None))
+    cnn = params_for("cnn")
+    out.append(("transfer-pipeline-cnn", "transfer",
+                {"classes": ["even", "odd"], "backbone": {"source": "pipeline", "model": "cnn", "arch": "cnn",
+                                                           "params": cnn.model_dump(), "spec": image_spec([1, 8, 8])}},
+                torch.rand(6, 1, 8, 8, generator=g), torch.arange(6) % 2, F.cross_entropy, None))
+    out.append(("transfer-torchvision-resnet18", "transfer",
+                {"classes": ["cat", "dog"], "backbone": {"source": "torchvision", "arch": "resnet18", "weights": "random"}},
+                torch.rand(4, 3, 32, 32, generator=g), torch.arange(4) % 2, F.cross_entropy, None))
+    for arch in ("logreg", "perceptron"):
+        out.append((arch, arch, {"features": list("abcde"), "classes": ["no", "yes"], "mean": [1.0] * 5, "std": [2.0] * 5},
+                    torch.randn(8, 5, generator=g) * 2 + 1, torch.arange(8) % 2,
+                    lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()), None))
+    out.append(("charrnn", "charrnn", {"chars": list("abcdefgh")}, torch.randint(0, 8, (3, 12), generator=g),
+                torch.randint(0, 8, (3, 12), generator=g),
+                lambda o, y: F.cross_entropy(o.reshape(-1, 8), y.reshape(-1)),
+                lambda m, x: m(x, *m.init_state(len(x)))[0]))
+    out.append(("sentiment", "sentiment", {"vocab_size": 30, "seq_length": 10}, torch.randint(0, 30, (6, 10), generator=g),
+                torch.arange(6) % 2, lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()), None))
+    return out
+
+
+CASES = cases()
+
+
+def test_every_registered_architecture_is_covered():
+    assert {c[1] for c in CASES} == set(ALL_ARCHS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_every_model_forward_and_one_step(case):
+    _, arch, spec, x, y, loss_fn, call = case
     torch.manual_seed(0)
-    shape = SHAPES[dataset]
-    classes = [str(i) for i in range(10)]
-    model = build_model(arch, params_for(arch), shape, classes, [0.5] * shape[0], [0.25] * shape[0])
-    x = torch.rand(6, *shape)
-    y = torch.arange(6)
-    logits = model(x)
-    assert logits.shape == (6, 10) and torch.isfinite(logits).all()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    model = build_model(arch, params_for(arch), spec)
+    run = call or (lambda m, inputs: m(as_float(inputs)))
+    model.eval()
+    out = run(model, x)
+    expected = {"logreg": (len(x),), "perceptron": (len(x),), "sentiment": (len(x),),
+                "charrnn": (*x.shape, 8)}.get(arch, (len(x), len(spec.get("classes", []))))
+    assert tuple(out.shape) == expected and torch.isfinite(out).all()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=0.01)
+    before = loss_fn(run(model, x), y).item()
     model.train()
-    before = torch.nn.functional.cross_entropy(model.eval()(x), y).item()
-    for _ in range(5):
-        model.train()
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-    after = torch.nn.functional.cross_entropy(model.eval()(x), y).item()
-    assert after < before
-    assert predict(model, (x * 255).to(torch.uint8), 4).shape == (6, 10)
+    for _ in range(10):
+        optimizer.zero_grad()
+        loss_fn(run(model, x), y).backward()
+        optimizer.step()
+    model.eval()
+    assert loss_fn(run(model, x), y).item() < before
+
+
+def test_a_frozen_backbone_does_not_learn():
+    spec = next(c for c in CASES if c[0] == "transfer-pipeline-cnn")[2]
+    model = build_model("transfer", params_for("transfer"), spec)
+    frozen = {k: v.clone() for k, v in model.body.features.state_dict().items()}
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    model.train()
+    F.cross_entropy(model(torch.rand(4, 1, 8, 8)), torch.tensor([0, 1, 0, 1])).backward()
+    optimizer.step()
+    assert all(torch.equal(frozen[k], v) for k, v in model.body.features.state_dict().items())
+    assert not model.body.features.training  # dropout and batch norm of the backbone stay in eval mode
 
 
 def test_cnn_refuses_more_pooling_than_the_image_allows():
     p = params_for("cnn").model_copy(update={"channels": [8, 8, 8, 8]})
     with pytest.raises(ConfigError, match="4 pooling blocks shrink a 8x8 image to nothing"):
-        build_model("cnn", p, [1, 8, 8], ["a", "b"], [0.5], [0.5])
+        build_model("cnn", p, image_spec([1, 8, 8]) | {"classes": ["a", "b"]})
 
 
 def test_course_architectures():
-    mlp = build_model("mlp", params_for("mlp"), [1, 28, 28], list("0123456789"), [0.1], [0.3])
+    mlp = build_model("mlp", params_for("mlp"), image_spec([1, 28, 28]))
     linears = [m for m in mlp.modules() if isinstance(m, torch.nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(784, 512), (512, 512), (512, 10)]
-    cnn = build_model("cnn", params_for("cnn"), [3, 32, 32], list("0123456789"), [0.5] * 3, [0.2] * 3)
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [(784, 512), (512, 512), (512, 10)]
+    fashion = ALL_ARCHS["mlp"].model_validate(PARAMS["train"]["fashion_mlp"])
+    widths = [m.out_features for m in build_model("mlp", fashion, image_spec([1, 28, 28])).modules()
+              if isinstance(m, torch.nn.Linear)]
+    assert widths == [256, 128, 64, 10]
+    cnn = build_model("cnn", params_for("cnn"), image_spec([3, 32, 32]))
     convs = [m.out_channels for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)]
-    fcs = [(l.in_features, l.out_features) for l in cnn.modules() if isinstance(l, torch.nn.Linear)]
+    fcs = [(lin.in_features, lin.out_features) for lin in cnn.modules() if isinstance(lin, torch.nn.Linear)]
     assert convs == [16, 32, 64] and fcs == [(64 * 4 * 4, 500), (500, 10)]

@@ -47,7 +47,7 @@ def test_digits_get_a_seeded_stratified_test_split(tmp_path):
     for split in splits.values():  # every class in every split, in proportion
         counts = torch.bincount(split.labels, minlength=10)
         assert counts.min() >= 0.8 * counts.float().mean()
-    train = splits["train"].images.numpy()
+    train = splits["train"].inputs.numpy()
     assert info.mean == pytest.approx(channel_stats(train)[0]) and info.shape == [1, 8, 8]
     assert read_info(stats) == info
     # Same seed, same bytes; another seed, another split.
@@ -65,7 +65,7 @@ def test_official_test_split_stays_the_test_split(tmp_path):
     assert info.counts["test"] == 100 and info.counts["train"] + info.counts["val"] == 300
     assert info.classes == [str(d) for d in range(10)] and info.shape == [1, 28, 28]
     test = load_split(paths["test"])
-    assert test.images.dtype == torch.uint8 and test.labels.dtype == torch.int64
+    assert test.inputs.dtype == torch.uint8 and test.labels.dtype == torch.int64
 
 
 def test_labels_outside_the_class_range_are_an_error(tmp_path):

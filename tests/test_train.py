@@ -7,13 +7,13 @@ import csv
 import pytest
 import torch
 
-from pipeline import train as train_mod
+from pipeline import train_images as train_mod
 from pipeline.augment import Policy
 from pipeline.checkpoint import load_checkpoint
 from pipeline.data.store import load_split, read_info
 from pipeline.errors import TrainingError
 from pipeline.io import load_torch
-from pipeline.train import train_model
+from pipeline.train_images import train_model
 from tests.conftest import small_train_params
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
@@ -29,8 +29,9 @@ def run(store, tmp_path, params, policy=NO_AUG, name="m"):
 def test_checkpoint_is_complete_and_matches_the_best_epoch(digits_store, trained_mlp):
     model, ckpt = load_checkpoint(trained_mlp)
     raw = load_torch(trained_mlp)  # weights_only=True: tensors and plain values only
-    assert set(raw) >= {"model_state", "optimizer_state", "epoch", "params", "classes", "mean", "std", "arch"}
-    assert ckpt["classes"] == [str(d) for d in range(10)] and ckpt["input_shape"] == [1, 8, 8]
+    assert set(raw) >= {"model_state", "optimizer_state", "epoch", "params", "spec", "arch", "dataset", "augment"}
+    assert set(raw["spec"]) == {"classes", "input_shape", "mean", "std"}
+    assert ckpt["spec"]["classes"] == [str(d) for d in range(10)] and ckpt["spec"]["input_shape"] == [1, 8, 8]
     assert ckpt["params"]["hidden"] == [64] and ckpt["augment"]["rotation_deg"] == 10.0
     rows = list(csv.DictReader(open(trained_mlp.parent / "loss.csv")))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
@@ -38,7 +39,7 @@ def test_checkpoint_is_complete_and_matches_the_best_epoch(digits_store, trained
     assert ckpt["epoch"] == 1 + val.index(min(val))
     assert ckpt["metrics"]["val_loss"] == pytest.approx(min(val), abs=1e-6)
     val_split = load_split(digits_store["val"])
-    acc = (model(val_split.images.float() / 255).argmax(1) == val_split.labels).float().mean().item()
+    acc = (model(val_split.inputs.float() / 255).argmax(1) == val_split.labels).float().mean().item()
     assert acc == pytest.approx(ckpt["metrics"]["val_accuracy"], abs=1e-6) and acc > 0.8
 
 

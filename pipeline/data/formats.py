@@ -1,15 +1,18 @@
-"""Parsers for the upstream file formats, each returning uint8 images (N, C, H, W) and int64
-labels per split. A malformed file is a DataError that names it."""
+"""Parsers for the upstream image and table formats, each returning per-split arrays: uint8 images
+(N, C, H, W) or float32 feature rows (N, F), and int64 labels. A malformed file is a DataError
+that names it. (Text corpora and reviews are read by pipeline.data.text.)"""
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import pickle
 import tarfile
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -18,20 +21,22 @@ from pipeline.errors import DataError
 
 @dataclass(frozen=True)
 class Arrays:
-    images: np.ndarray  # uint8 (N, C, H, W)
+    inputs: np.ndarray  # uint8 (N, C, H, W) images or float32 (N, F) features
     labels: np.ndarray  # int64 (N,)
+    classes: tuple[str, ...] = ()  # set when the files name the classes (image folders)
+    features: tuple[str, ...] = field(default=())  # column names of a table
 
     def __post_init__(self) -> None:
-        if self.images.dtype != np.uint8 or self.images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, C, H, W), got {self.images.dtype} {self.images.shape}")
-        if self.labels.shape != (len(self.images),):
-            raise ValueError(f"{len(self.images)} images but labels of shape {self.labels.shape}")
+        if self.inputs.ndim < 2:
+            raise ValueError(f"inputs must have a sample axis and features, got shape {self.inputs.shape}")
+        if self.labels.shape != (len(self.inputs),):
+            raise ValueError(f"{len(self.inputs)} samples but labels of shape {self.labels.shape}")
 
 
 # --- scikit-learn digits: gzipped CSV, 64 pixel values in 0..16 then the label ---------------
 
 
-def parse_digits_csv(raw_dir: Path) -> dict[str, Arrays]:
+def parse_digits_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
     path = raw_dir / "digits.csv.gz"
     try:
         table = np.loadtxt(path, delimiter=",", dtype=np.float64)
@@ -66,7 +71,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def parse_idx(raw_dir: Path) -> dict[str, Arrays]:
+def parse_idx(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
     splits = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(raw_dir / f"{prefix}-images-idx3-ubyte.gz")
@@ -107,7 +112,7 @@ def _load_batch(tar: tarfile.TarFile, member: str, archive: Path) -> dict:
         raise DataError(f"{archive}: member {member} is not a CIFAR batch ({err})") from None
 
 
-def parse_cifar10(raw_dir: Path) -> dict[str, Arrays]:
+def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
     archive = raw_dir / "cifar-10-python.tar.gz"
     members = {"train": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)],
                "test": ["cifar-10-batches-py/test_batch"]}
@@ -130,8 +135,142 @@ def parse_cifar10(raw_dir: Path) -> dict[str, Arrays]:
     return splits
 
 
-PARSERS: dict[str, Callable[[Path], dict[str, Arrays]]] = {
+# --- image folders: <root>/train/<class>/*.jpg and <root>/test/<class>/*.jpg -----------------
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+
+
+def decode_image(data: bytes, name: str, size: int) -> np.ndarray:
+    """Decode one image to RGB, resize its shorter side to `size` and crop the centre square, as
+    the course's test transform does (Resize then CenterCrop). Returns uint8 (3, size, size)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = img.convert("RGB")
+            w, h = img.size
+            scale = size / min(w, h)
+            img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
+            w, h = img.size
+            left, top = (w - size) // 2, (h - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
+        raise DataError(f"{name}: not a readable image ({err}); remove or replace it") from None
+
+
+def _image_folder(entries: Iterable[tuple[str, Callable[[], bytes]]], where: str, size: int) -> dict[str, Arrays]:
+    """Build splits from (relative path, reader) pairs laid out as <root>/<split>/<class>/<file>."""
+    from tqdm import tqdm
+
+    files: dict[str, dict[str, list[tuple[str, Callable[[], bytes]]]]] = {}
+    for rel, read in entries:
+        parts = rel.split("/")
+        if len(parts) < 3 or not parts[-1].lower().endswith(IMAGE_SUFFIXES) or parts[-1].startswith("."):
+            continue
+        split, cls = parts[-3], parts[-2]
+        split = {"valid": "test", "val": "test"}.get(split, split)  # flower_data ships train/valid
+        if split in ("train", "test"):
+            files.setdefault(split, {}).setdefault(cls, []).append((rel, read))
+    if set(files) != {"train", "test"}:
+        raise DataError(f"{where}: expected train/<class>/ and test/<class>/ (or valid/<class>/) folders of images, "
+                        f"found splits: {sorted(files) or 'none'}")
+    classes = sorted(files["train"])
+    if sorted(files["test"]) != classes:
+        raise DataError(f"{where}: train classes {classes} differ from test classes {sorted(files['test'])}")
+    splits = {}
+    for split, by_class in files.items():
+        items = [(rel, read, label) for label, cls in enumerate(classes) for rel, read in sorted(by_class[cls])]
+        images = np.empty((len(items), 3, size, size), np.uint8)
+        for i, (rel, read, _) in enumerate(tqdm(items, desc=f"decoding {split}", disable=None, leave=False)):
+            images[i] = decode_image(read(), f"{where}/{rel}" if not rel.startswith("/") else rel, size)
+        splits[split] = Arrays(images, np.array([label for *_, label in items], np.int64), tuple(classes))
+    return splits
+
+
+def parse_image_folder_zip(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    archives = sorted(raw_dir.glob("*.zip"))
+    if len(archives) != 1:
+        raise DataError(f"{raw_dir}: expected one .zip of an image folder, found {len(archives)}")
+    try:
+        with zipfile.ZipFile(archives[0]) as zf:
+            entries = [(n, (lambda n=n: zf.read(n))) for n in zf.namelist() if not n.endswith("/")]
+            return _image_folder(entries, str(archives[0]), size or 224)
+    except zipfile.BadZipFile as err:
+        raise DataError(f"{archives[0]}: not a readable zip ({err}); delete it and rerun download") from None
+
+
+def parse_image_folder_dir(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    entries = [(str(p.relative_to(raw_dir)), p.read_bytes) for p in raw_dir.rglob("*") if p.is_file()]
+    return _image_folder(entries, str(raw_dir), size or 224)
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+BREAST_CANCER_FEATURES = tuple(
+    f"{stat} {name}" if stat != "error" else f"{name} error"
+    for stat in ("mean", "error", "worst")
+    for name in ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
+                 "concave points", "symmetry", "fractal dimension"))
+
+
+def _rows(path: Path) -> list[list[str]]:
+    try:
+        with open(path, newline="") as fh:
+            return [row for row in csv.reader(fh) if row]
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: not a readable CSV ({err})") from None
+
+
+def _numbers(rows: list[list[str]], path: Path, width: int) -> np.ndarray:
+    try:
+        table = np.array(rows, dtype=np.float64)
+    except ValueError as err:
+        raise DataError(f"{path}: a value is not a number ({err})") from None
+    if table.ndim != 2 or table.shape[1] != width:
+        raise DataError(f"{path}: expected {width} columns per row, got shape {table.shape}")
+    return table
+
+
+def parse_breast_cancer_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """scikit-learn's file: a header row (569,30,malignant,benign), then 30 features and a target
+    where 0 is malignant. Relabelled so that malignant, the finding to detect, is class 1."""
+    path = raw_dir / "breast_cancer.csv"
+    table = _numbers(_rows(path)[1:], path, 31)
+    labels = (table[:, 30] == 0).astype(np.int64)
+    return {"all": Arrays(table[:, :30].astype(np.float32), labels, features=BREAST_CANCER_FEATURES)}
+
+
+def parse_admissions_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """The course's admit,gre,gpa,rank table; rank (1-4) one-hot encoded, as the course does."""
+    path = raw_dir / "student_data.csv"
+    rows = _rows(path)
+    if rows[0] != ["admit", "gre", "gpa", "rank"]:
+        raise DataError(f"{path}: expected the header admit,gre,gpa,rank, got {rows[0]}")
+    table = _numbers(rows[1:], path, 4)
+    rank = table[:, 3].astype(int)
+    bad = sorted(set(rank.tolist()) - {1, 2, 3, 4})
+    if bad:
+        raise DataError(f"{path}: rank must be 1-4, got {bad}")
+    features = np.column_stack([table[:, 1], table[:, 2], *[(rank == r) for r in (1, 2, 3, 4)]])
+    return {"all": Arrays(features.astype(np.float32), table[:, 0].astype(np.int64),
+                          features=("gre", "gpa", "rank_1", "rank_2", "rank_3", "rank_4"))}
+
+
+def parse_points_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """The course's perceptron data: x1, x2, label; no header."""
+    path = raw_dir / "data.csv"
+    table = _numbers(_rows(path), path, 3)
+    return {"all": Arrays(table[:, :2].astype(np.float32), table[:, 2].astype(np.int64), features=("x1", "x2"))}
+
+
+PARSERS: dict[str, Callable[[Path, int | None], dict[str, Arrays]]] = {
     "digits_csv": parse_digits_csv,
     "idx": parse_idx,
     "cifar10": parse_cifar10,
+    "image_folder_zip": parse_image_folder_zip,
+    "image_folder_dir": parse_image_folder_dir,
+    "breast_cancer_csv": parse_breast_cancer_csv,
+    "admissions_csv": parse_admissions_csv,
+    "points_csv": parse_points_csv,
 }

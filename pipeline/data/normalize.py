@@ -1,5 +1,6 @@
 """Raw upstream files -> train/val/test splits of the tensor store, with seeded stratified splits
-and per-channel statistics computed on the training split only."""
+and statistics computed on the training split only: per channel of pixel/255 for images, per
+column for tables."""
 
 from __future__ import annotations
 
@@ -11,26 +12,16 @@ import torch
 
 from pipeline.config import NormalizeParams
 from pipeline.data.formats import PARSERS, Arrays
-from pipeline.data.sources import SOURCES, Source
+from pipeline.data.sources import IMAGE, SOURCES, Source
+from pipeline.data.split import stratified_split
 from pipeline.data.store import DatasetInfo, Split, save_split, write_info
 from pipeline.errors import DataError
 
 log = logging.getLogger(__name__)
 
 
-def stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, held_out), holding out round(fraction * n) of every class; both sorted."""
-    kept, held = [], []
-    for cls in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == cls))
-        k = int(round(fraction * len(idx)))
-        held.append(idx[:k])
-        kept.append(idx[k:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(held))
-
-
 def _take(a: Arrays, idx: np.ndarray) -> Arrays:
-    return Arrays(a.images[idx], a.labels[idx])
+    return Arrays(a.inputs[idx], a.labels[idx], a.classes, a.features)
 
 
 def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
@@ -39,9 +30,16 @@ def channel_stats(images: np.ndarray) -> tuple[list[float], list[float]]:
     return x.mean(axis=(0, 2, 3)).tolist(), x.std(axis=(0, 2, 3)).tolist()
 
 
+def column_stats(table: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-column mean and std; a constant column gets std 1 so standardizing leaves it at 0."""
+    x = table.astype(np.float64)
+    std = x.std(axis=0)
+    return x.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
+
+
 def make_splits(source: Source, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
     """Parse the raw files and return {'train', 'val', 'test'} arrays."""
-    parsed = PARSERS[source.parser](Path(raw_dir))
+    parsed = PARSERS[source.parser](Path(raw_dir), cfg.size)
     rng = np.random.default_rng(cfg.seed)
     if source.official_test:
         pool, test = parsed["train"], parsed["test"]
@@ -50,7 +48,7 @@ def make_splits(source: Source, raw_dir: Path, cfg: NormalizeParams) -> dict[str
         pool, test = _take(parsed["all"], keep), _take(parsed["all"], held)
     keep, held = stratified_split(pool.labels, cfg.val_fraction, rng)
     splits = {"train": _take(pool, keep), "val": _take(pool, held), "test": test}
-    n_classes = len(source.classes)
+    n_classes = len(source.classes or pool.classes)
     for name, split in splits.items():
         if len(split.labels) == 0:
             raise DataError(f"{raw_dir}: the {name} split is empty; lower the fractions in normalize")
@@ -66,10 +64,12 @@ def normalize_dataset(dataset: str, source_name: str, raw_dir: str | Path, cfg: 
     source = SOURCES[source_name]
     splits = make_splits(source, Path(raw_dir), cfg)
     for name, path in split_paths.items():
-        save_split(Split(torch.from_numpy(splits[name].images), torch.from_numpy(splits[name].labels)), path)
-    mean, std = channel_stats(splits["train"].images)
-    info = DatasetInfo(dataset=dataset, source=source_name, classes=list(source.classes),
-                       shape=list(splits["train"].images.shape[1:]), mean=mean, std=std,
-                       counts={name: len(s.labels) for name, s in splits.items()})
+        save_split(Split(torch.from_numpy(splits[name].inputs), torch.from_numpy(splits[name].labels)), path)
+    train = splits["train"]
+    mean, std = channel_stats(train.inputs) if source.kind == IMAGE else column_stats(train.inputs)
+    info = DatasetInfo(dataset=dataset, source=source_name, kind=source.kind,
+                       classes=list(source.classes or train.classes), shape=list(train.inputs.shape[1:]),
+                       mean=mean, std=std, counts={name: len(s.labels) for name, s in splits.items()},
+                       features=list(train.features))
     write_info(info, stats_path)
     return info

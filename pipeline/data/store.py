@@ -1,6 +1,7 @@
-"""The tensor store: one file per split holding uint8 images (N, C, H, W) and int64 labels, plus a
-small JSON of class names and the training split's per-channel mean and std. Training reads these
-whole; nothing decodes images one sample at a time."""
+"""The tensor store: one file per split holding the inputs (uint8 images (N, C, H, W), float32
+table rows (N, F) or int64 token sequences (N, T)) and int64 labels, plus a small JSON of class
+names and the training split's statistics. Training reads these whole; nothing decodes images one
+sample at a time."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from pathlib import Path
 
 import torch
 
-from pipeline.errors import DataError
+from pipeline.errors import ConfigError, DataError
 from pipeline.io import load_torch, read_json, save_torch, write_json
 
 
 @dataclass(frozen=True)
 class Split:
-    images: torch.Tensor  # uint8 (N, C, H, W)
+    inputs: torch.Tensor  # (N, ...)
     labels: torch.Tensor  # int64 (N,)
 
     def __len__(self) -> int:
@@ -26,27 +27,28 @@ class Split:
 class DatasetInfo:
     dataset: str
     source: str
+    kind: str  # image or tabular (pipeline.data.sources)
     classes: list[str]
-    shape: list[int]  # (C, H, W)
-    mean: list[float]  # per channel, of pixel/255, training split only
+    shape: list[int]  # of one sample: (C, H, W) or (F,)
+    mean: list[float]  # training split only: per channel of pixel/255, or per column
     std: list[float]
     counts: dict[str, int]  # samples per split
+    features: list[str]  # column names of a table; [] for images
 
 
 def save_split(split: Split, path: str | Path) -> None:
-    save_torch({"images": split.images.contiguous(), "labels": split.labels.contiguous()}, path)
+    save_torch({"inputs": split.inputs.contiguous(), "labels": split.labels.contiguous()}, path)
 
 
 def load_split(path: str | Path) -> Split:
     try:
         data = load_torch(path, mmap=True)
-        split = Split(data["images"], data["labels"])
+        split = Split(data["inputs"], data["labels"])
     except (OSError, RuntimeError, KeyError, TypeError) as err:
         raise DataError(f"{path}: not a split file of the tensor store ({err}); rerun its normalize stage") from None
-    if split.images.dtype != torch.uint8 or split.images.ndim != 4 or split.labels.dtype != torch.int64 \
-            or split.labels.shape != (len(split.images),):
-        raise DataError(f"{path}: expected uint8 images (N, C, H, W) and int64 labels (N,), got "
-                        f"{split.images.dtype} {tuple(split.images.shape)} / {split.labels.dtype} "
+    if split.inputs.ndim < 2 or split.labels.dtype != torch.int64 or split.labels.shape != (len(split.inputs),):
+        raise DataError(f"{path}: expected inputs (N, ...) and int64 labels (N,), got "
+                        f"{split.inputs.dtype} {tuple(split.inputs.shape)} / {split.labels.dtype} "
                         f"{tuple(split.labels.shape)}")
     return split
 
@@ -60,3 +62,17 @@ def read_info(path: str | Path) -> DatasetInfo:
         return DatasetInfo(**read_json(path))
     except (OSError, ValueError, TypeError) as err:
         raise DataError(f"{path}: not a dataset stats file ({err}); rerun its normalize stage") from None
+
+
+def relabel(split: Split, classes: list[str], label_map: dict[str, str] | None, key: str) -> tuple[Split, list[str]]:
+    """Map each class to a new one (e.g. digit -> even/odd); the new classes are sorted by name."""
+    if not label_map:
+        return split, list(classes)
+    missing = [c for c in classes if c not in label_map]
+    extra = [c for c in label_map if c not in classes]
+    if missing or extra:
+        raise ConfigError(f"{key}: must map every class of the dataset and nothing else; missing "
+                          f"{missing or 'none'}, unknown {extra or 'none'} (classes: {', '.join(classes)})")
+    new = sorted(set(label_map.values()))
+    table = torch.tensor([new.index(label_map[c]) for c in classes], dtype=torch.int64)
+    return Split(split.inputs, table[split.labels]), new

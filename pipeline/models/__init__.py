@@ -1,23 +1,25 @@
-"""Model registry. An architecture named `x` in `pipeline.config.ARCH_PARAMS` lives in
-`pipeline/models/x.py`, whose `build(params, input_shape, num_classes)` returns the network; it is
-imported only when used, so a stage (and its DVC deps) touches only its own model's code.
+"""Model registry. The architecture named `x` (a key of `pipeline.config.ALL_ARCHS`) lives in
+`pipeline/models/x.py`, whose `build(params, spec)` returns the complete model; it is imported
+only when used, so a stage (and its DVC deps) touches only its own model's code. `spec` holds
+what the data decides (input shape, classes, normalization, vocabulary size...), and is stored
+in the checkpoint beside the params, so any checkpoint can be rebuilt.
 
-Every image model is wrapped in `ImageClassifier`, which normalizes its input itself, so training,
-evaluation and every exported format run the same forward pass on images scaled to [0, 1]."""
+Input normalization is part of every model (`ImageClassifier`, `TabularClassifier`), so
+training, evaluation and every exported format run the same forward pass on raw inputs."""
 
 from __future__ import annotations
 
 import importlib
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
-from pipeline.config import ARCH_PARAMS, TrainParams
+from pipeline.config import ALL_ARCHS
 
 
 class ImageClassifier(nn.Module):
-    """Per-channel normalization with the training split's statistics, then the network."""
+    """Images scaled to [0, 1] -> per-channel normalization -> the network -> logits."""
 
     def __init__(self, body: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
@@ -29,19 +31,38 @@ class ImageClassifier(nn.Module):
         return self.body((x - self.mean) / self.std)
 
 
-def build_body(arch: str, params: TrainParams, input_shape: Sequence[int], num_classes: int) -> nn.Module:
-    if arch not in ARCH_PARAMS:
-        raise KeyError(f"unknown model {arch!r}; registered models: {', '.join(sorted(ARCH_PARAMS))}")
-    return importlib.import_module(f"pipeline.models.{arch}").build(params, input_shape, num_classes)
+class TabularClassifier(nn.Module):
+    """Raw table rows -> standardized with the training split's column statistics -> one logit."""
+
+    def __init__(self, body: nn.Module, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.body = body
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body((x - self.mean) / self.std).squeeze(-1)
 
 
-def build_model(arch: str, params: TrainParams, input_shape: Sequence[int], classes: Sequence[str],
-                mean: Sequence[float], std: Sequence[float]) -> ImageClassifier:
-    return ImageClassifier(build_body(arch, params, input_shape, len(classes)), mean, std)
+def build_model(arch: str, params: Any, spec: dict[str, Any]) -> nn.Module:
+    if arch not in ALL_ARCHS:
+        raise KeyError(f"unknown model {arch!r}; registered models: {', '.join(sorted(ALL_ARCHS))}")
+    return importlib.import_module(f"pipeline.models.{arch}").build(params, spec)
+
+
+def image_spec(info) -> dict[str, Any]:
+    """What an image model needs from its dataset's stats (pipeline.data.store.DatasetInfo)."""
+    return {"input_shape": list(info.shape), "classes": list(info.classes), "mean": list(info.mean),
+            "std": list(info.std)}
+
+
+def as_float(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float in [0, 1]; anything else unchanged (tables, token codes)."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
 
 
 @torch.no_grad()
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Logits for uint8 images (N, C, H, W), in batches, in eval mode."""
+def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """Model outputs for stored inputs (uint8 images, float rows or token codes), in batches, in eval mode."""
     model.eval()
-    return torch.cat([model(images[i:i + batch_size].float().div_(255)) for i in range(0, len(images), batch_size)])
+    return torch.cat([model(as_float(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)])

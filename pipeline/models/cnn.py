@@ -3,11 +3,12 @@ dropout 0.25, a 500-unit hidden layer, then the output layer. Channels and size 
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from torch import nn
 
 from pipeline.errors import ConfigError
+from pipeline.models import ImageClassifier
 
 
 class CNN(nn.Sequential):
@@ -26,5 +27,6 @@ class CNN(nn.Sequential):
         super().__init__(*layers)
 
 
-def build(p, input_shape: Sequence[int], num_classes: int) -> CNN:
-    return CNN(input_shape, num_classes, p.channels, p.fc, p.dropout)
+def build(p, spec: dict[str, Any]) -> ImageClassifier:
+    body = CNN(spec["input_shape"], len(spec["classes"]), p.channels, p.fc, p.dropout)
+    return ImageClassifier(body, spec["mean"], spec["std"])

@@ -1,0 +1,44 @@
+"""Training the sentiment LSTM: the shared minibatch loop with the binary log-loss and gradient
+clipping, as in the course."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from pipeline.checkpoint import save_checkpoint
+from pipeline.config import SentimentParams
+from pipeline.data.store import Split
+from pipeline.models import build_model
+from pipeline.runtime import resolve_device, seed_everything
+from pipeline.train import BINARY, TrainResult, evaluate, fit, train_one_epoch
+
+log = logging.getLogger(__name__)
+
+
+def train_sentiment(name: str, p: SentimentParams, train: Split, val: Split, vocab: dict, checkpoint: str | Path,
+                    loss_csv: str | Path, accuracy_csv: str | Path) -> TrainResult:
+    seed_everything(p.seed)
+    device = resolve_device(p.device, f"sentiment.{name}.device")
+    spec = {"vocab_size": len(vocab["words"]) + 2, "seq_length": vocab["seq_length"], "classes": vocab["classes"],
+            "binary": True, "probabilistic": True}
+    model = build_model("sentiment", p, spec).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
+    train_d = Split(train.inputs.to(device), train.labels.to(device))
+    val_d = Split(val.inputs.to(device), val.labels.to(device))
+    shuffle = torch.Generator().manual_seed(p.seed)
+    meta = {"model": name, "family": "sentiment", "arch": "sentiment", "params": p.model_dump(), "spec": spec,
+            "dataset": vocab["dataset"], "vocab": vocab["words"],
+            "metrics_extra": {"synthetic_data": int(vocab["source"] == "synthetic_reviews")}}
+    log.info("%s on %s: %d train / %d val reviews, vocabulary %d, device %s", name, vocab["dataset"], len(train),
+             len(val), spec["vocab_size"], device)
+
+    def save(epoch: int, va: dict) -> None:
+        save_checkpoint(checkpoint, model=model, optimizer=optimizer, epoch=epoch,
+                        metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]}, meta=meta)
+
+    return fit(name, f"sentiment.{name}", p.epochs, p.patience,
+               lambda: train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip),
+               lambda: evaluate(model, val_d, p.batch_size, BINARY), save, loss_csv, accuracy_csv)
