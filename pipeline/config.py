@@ -277,6 +277,13 @@ class StyleParams(Section):
         return layers
 
 
+class RuntimeParams(Section):
+    """How stages compute: bit-identical results, or all cores."""
+
+    deterministic: Literal["auto", "on", "off"]  # auto: on for the CPU, off on a GPU (see pipeline/runtime.py)
+    threads: PositiveInt | None = None  # torch threads when not deterministic; null: one per core
+
+
 class EvaluateParams(Section):
     batch_size: PositiveInt
     device: Device
@@ -326,6 +333,7 @@ class Params(Section):
     charrnn: dict[str, CharRNNParams]
     sentiment: dict[str, SentimentParams]
     style: dict[str, StyleParams]
+    runtime: RuntimeParams
     evaluate: EvaluateParams
     export: ExportParams
 
@@ -555,7 +563,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     errors: list[str] = []
     per_name = {"download": DownloadParams, "backbones": BackboneParams,
                 **{k: v[0] for k, v in DATA_SECTIONS.items()}, **{k: v[0] for k, v in FAMILIES.items()}}
-    shared = {"evaluate": EvaluateParams, "export": ExportParams}
+    shared = {"runtime": RuntimeParams, "evaluate": EvaluateParams, "export": ExportParams}
     allowed = [*per_name, *shared]
     for key in raw:
         if key not in allowed:

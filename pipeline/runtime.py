@@ -1,13 +1,18 @@
-"""Seeds and devices: one place that decides where and how reproducibly code runs."""
+"""Seeds, devices and determinism: one place that decides where and how reproducibly code runs."""
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 
 import numpy as np
 import torch
 
+from pipeline.config import RuntimeParams
 from pipeline.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 def seed_everything(seed: int) -> None:
@@ -28,3 +33,26 @@ def resolve_device(spec: str, key: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise ConfigError(f"{key}: 'mps' asked for, but it is not available here; use auto or cpu")
     return device
+
+
+def configure(p: RuntimeParams, device_spec: str) -> bool:
+    """Apply runtime params before a stage computes; returns whether it runs deterministically.
+
+    On a CPU, deterministic means single-threaded: MKL's matrix products split their sums by
+    thread, so the same training gave different weights with 1 and 2 threads (bench/determinism.py
+    measured it, and that switching oneDNN off was not enough). On a GPU it means cuDNN's and
+    cuBLAS's deterministic modes, and ops without a deterministic kernel raise an error."""
+    device = resolve_device(device_spec, "device")
+    on = p.deterministic == "on" or (p.deterministic == "auto" and device.type == "cpu")
+    if on:
+        torch.set_num_threads(1)
+        if device.type == "cuda":  # (on a CPU this would import torch's compiler for nothing: 4 s)
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
+            torch.backends.cudnn.deterministic = True
+            torch.backends.cudnn.benchmark = False
+    elif p.threads:
+        torch.set_num_threads(p.threads)
+    log.info("runtime: %s, %d thread(s), device %s", "deterministic" if on else "fast", torch.get_num_threads(), device)
+    return on
+

@@ -6,7 +6,7 @@ import argparse
 from pipeline import cli, config
 from pipeline.data.store import load_split
 from pipeline.evaluate import evaluate_model
-from pipeline.runtime import resolve_device
+from pipeline.runtime import configure, resolve_device
 
 
 def main() -> None:
@@ -19,7 +19,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    cfg = config.load(args.params).evaluate
+    params = config.load(args.params)
+    cfg = params.evaluate
+    configure(params.runtime, cfg.device)
     evaluate_model(args.checkpoint, {"val": load_split(args.val), "test": load_split(args.test)}, cfg.batch_size,
                    resolve_device(cfg.device, "evaluate.device"),
                    {"metrics": args.metrics, "per_class": args.per_class, "confusion": args.confusion,

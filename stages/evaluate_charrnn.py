@@ -4,6 +4,7 @@ precision and recall, and seeded text samples (top-k sampling from a prime)."""
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.charrnn import evaluate_charrnn
 from pipeline.io import load_torch
 
@@ -16,7 +17,7 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    config.load(args.params)  # validate everything before writing anything
+    configure(config.load(args.params).runtime, "cpu")
     evaluate_charrnn(args.checkpoint, load_torch(args.tokens), args.metrics, args.samples)
 
 

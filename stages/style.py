@@ -3,6 +3,7 @@
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.style import run_style_transfer
 
 
@@ -15,7 +16,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    p = config.load(args.params).model(args.name, "style")
+    params = config.load(args.params)
+    p = params.model(args.name, "style")
+    configure(params.runtime, p.device)
     run_style_transfer(args.name, p, args.photos, args.vgg, args.image, args.curve, args.metrics)
 
 

@@ -4,6 +4,7 @@ logging per-epoch loss and accuracy curves (DVC plots)."""
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.augment import Policy
 from pipeline.data.store import load_split, read_info
 from pipeline.train_images import train_model
@@ -20,6 +21,7 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
     params = config.load(args.params)
+    configure(params.runtime, params.model(args.model).device)
     train_model(args.model, params.model(args.model), load_split(args.train),
                 load_split(args.val), read_info(args.stats), Policy.load(args.policy), args.checkpoint,
                 args.loss_curve, args.accuracy_curve)

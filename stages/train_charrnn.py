@@ -3,6 +3,7 @@
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.charrnn import train_charrnn
 from pipeline.io import load_torch, read_json
 
@@ -16,7 +17,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    p = config.load(args.params).model(args.model, "charrnn")
+    params = config.load(args.params)
+    p = params.model(args.model, "charrnn")
+    configure(params.runtime, p.device)
     train_charrnn(args.model, p, load_torch(args.tokens), read_json(args.vocab), args.checkpoint, args.loss_curve,
                   args.accuracy_curve)
 

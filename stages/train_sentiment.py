@@ -3,6 +3,7 @@
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.data.store import load_split
 from pipeline.io import read_json
 from pipeline.sentiment import train_sentiment
@@ -17,7 +18,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    p = config.load(args.params).model(args.model, "sentiment")
+    params = config.load(args.params)
+    p = params.model(args.model, "sentiment")
+    configure(params.runtime, p.device)
     train_sentiment(args.model, p, load_split(args.train), load_split(args.val), read_json(args.vocab),
                     args.checkpoint, args.loss_curve, args.accuracy_curve)
 

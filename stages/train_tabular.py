@@ -4,6 +4,7 @@ course's perceptron trick, on a table."""
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.data.store import load_split, read_info
 from pipeline.tabular import train_tabular
 
@@ -17,7 +18,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    p = config.load(args.params).model(args.model, "tabular")
+    params = config.load(args.params)
+    p = params.model(args.model, "tabular")
+    configure(params.runtime, "cpu")
     train_tabular(args.model, p, load_split(args.train), load_split(args.val), read_info(args.stats),
                   args.checkpoint, args.loss_curve, args.accuracy_curve)
 

@@ -4,6 +4,7 @@ or a torchvision one), trained like every image classifier."""
 import argparse
 
 from pipeline import cli, config
+from pipeline.runtime import configure
 from pipeline.augment import Policy
 from pipeline.data.store import load_split, read_info
 from pipeline.transfer import train_transfer
@@ -19,7 +20,9 @@ def main() -> None:
         ap.add_argument(f"--{name}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    p = config.load(args.params).model(args.model, "transfer")
+    params = config.load(args.params)
+    p = params.model(args.model, "transfer")
+    configure(params.runtime, p.device)
     train_transfer(args.model, p, args.backbone, load_split(args.train), load_split(args.val), read_info(args.stats),
                    Policy.load(args.policy), args.checkpoint, args.loss_curve, args.accuracy_curve)
 

@@ -122,16 +122,36 @@ def test_params_deps_are_the_stage_sections():
     for stage in ("download", "normalize", "augment", "encode_text", "encode_reviews"):
         assert STAGES[stage]["do"]["params"] == [f"{stage}.${{item}}"]
     for stage, section in (("train", "train"), ("train_transfer", "transfer"), ("train_tabular", "tabular"),
-                           ("train_charrnn", "charrnn"), ("train_sentiment", "sentiment"), ("style", "style"),
-                           ("backbone", "backbones")):
-        assert STAGES[stage]["do"]["params"] == [f"{section}.${{key}}"], stage
+                           ("train_charrnn", "charrnn"), ("train_sentiment", "sentiment"), ("style", "style")):
+        assert STAGES[stage]["do"]["params"] == [f"{section}.${{key}}", "runtime"], stage
+    assert STAGES["backbone"]["do"]["params"] == ["backbones.${key}"]
     for stage, spec in STAGES.items():
-        if stage.startswith("evaluate") and stage != "evaluate_charrnn":
-            assert spec["do"]["params"] == ["evaluate"], stage
+        if stage.startswith("evaluate"):
+            assert spec["do"]["params"] == (["runtime"] if stage == "evaluate_charrnn" else ["evaluate", "runtime"])
         if stage.startswith("export"):
             assert spec["do"]["params"] == ["export"], stage
+
+
+def test_stages_that_set_the_runtime_declare_it():
+    """A stage whose script applies params.runtime must rerun when runtime changes, and only then."""
+    for name, stage in STAGES.items():
+        calls = "configure(" in script_of(stage).read_text()
+        assert calls == ("runtime" in stage["do"].get("params", [])), name
 
 
 def test_a_transfer_model_depends_on_its_backbone_checkpoint():
     assert "models/${item.backbone}/model.pt" in STAGES["train_transfer"]["do"]["deps"]
     assert "models/${item.vgg}/model.pt" in STAGES["style"]["do"]["deps"]
+
+
+def test_only_metrics_escape_the_cache():
+    """DVC keeps a run-cache entry only for stages whose outputs are all cached, metrics and plots
+    excepted; a `cache: false` output anywhere else would silently turn the run-cache off."""
+    for name, stage in STAGES.items():
+        for out in stage["do"].get("outs", []):
+            spec = out if isinstance(out, dict) else {out: {}}
+            for path, props in spec.items():
+                assert (props or {}).get("cache", True), f"{name}: {path} is cache: false outside metrics"
+        for metric in stage["do"].get("metrics", []):
+            path, props = next(iter(metric.items()))
+            assert path.startswith("metrics/") and props == {"cache": False}, name
