@@ -11,7 +11,7 @@ BIN       := $(CURDIR)/$(VENV)/bin
 # Stage commands say `python`; this makes it the project's interpreter.
 RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 
-.PHONY: repro test check setup clean-venv
+.PHONY: repro test check push setup clean-venv
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ check: $(STAMP)
 
 repro: check
 	$(RUN) dvc repro
+
+# Share what you trained (outputs and the run-cache) with the default remote, so that nobody
+# retrains it: teammates get it with `dvc repro --pull` (see README, "Working as a team").
+push: $(STAMP)
+	$(RUN) dvc push --run-cache
 
 test: $(STAMP)
 	$(RUN) python -m pytest

@@ -113,24 +113,25 @@ def tool_env() -> dict:
     return env
 
 
-def sh(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=cwd, env=tool_env(), capture_output=True, text=True)
+def sh(args: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=cwd, env=tool_env() | (env or {}), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 
 class Project:
-    """A copy of this repository in a temporary folder, committed, without outputs or cache."""
+    """A copy of this repository in a temporary folder, committed; `env` is added to every command's."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, env: dict | None = None) -> None:
         self.path = path
+        self.env = env or {}
 
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return sh([str(Path(sys.executable).parent / "dvc"), *args], self.path, check)
+        return sh([str(Path(sys.executable).parent / "dvc"), *args], self.path, check, self.env)
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return sh(["git", *args], self.path, check)
+        return sh(["git", *args], self.path, check, self.env)
 
     def write_params(self, params: dict) -> None:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -53,7 +53,7 @@ def test_every_family_runs_end_to_end(reproduced, reproduced_copy):
     assert json.loads((project.path / "metrics/sentiment.json").read_text())["synthetic_data"] == 1
     assert json.loads((project.path / "metrics/style.json").read_text())["pretrained_vgg"] == 0
     for path in ("reports/style/stylized.png", "reports/charrnn/samples.txt", "data/augmented/digits/preview.png",
-                 "metrics/curves/charrnn/loss.csv", "metrics/style/style.csv", "exports/charrnn/model.pt2"):
+                 "plots/curves/charrnn/loss.csv", "plots/style/style.csv", "exports/charrnn/model.pt2"):
         assert (project.path / path).stat().st_size > 0, path
 
 

@@ -1,0 +1,251 @@
+"""Team workflows with the real `git` and `dvc` CLIs in temporary folders, on the shrunk pipeline:
+a teammate trains nothing (folder and S3 remotes, run-cache included), branches compare by
+metrics, params and plots, experiments run and queue, and the same inputs give the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project, md5, sh
+
+pytestmark = pytest.mark.slow
+
+MODELS = ("mlp", "cnn", "fashion_mlp", "transfer", "logreg", "perceptron", "charrnn", "sentiment")
+MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp"}
+
+
+def ran(proc) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+
+
+def restored(proc) -> set[str]:
+    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", proc.stdout))
+
+
+def edit(project: Project, change) -> None:
+    params = project.read_params()
+    change(params)
+    project.write_params(params)
+
+
+def checkpoints(project: Project) -> dict[str, str]:
+    return {m: md5(project.path / f"models/{m}/model.pt") for m in MODELS}
+
+
+def clone(project: Project, dest: Path, env: dict | None = None) -> Project:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sh(["git", "clone", "-q", str(project.path), str(dest)], dest.parent)
+    return Project(dest, env)
+
+
+def git_dirty(project: Project) -> str:
+    return project.git("status", "--porcelain", "--untracked-files=no").stdout
+
+
+# --- remotes ------------------------------------------------------------------------------------
+
+
+def test_default_remote_is_a_folder_outside_the_repository(reproduced_copy, tmp_path):
+    project = reproduced_copy
+    listed = project.dvc("remote", "list").stdout.split()
+    home = Path.home() / ".cache" / "course-pipeline" / "dvc-remote"  # per machine, shared by its clones
+    assert listed == ["home", str(home), "(default)"] and project.path not in home.parents
+    project.dvc("remote", "modify", "--local", "home", "url", str(tmp_path / "elsewhere"))
+    assert project.dvc("remote", "list").stdout.split() == ["home", str(tmp_path / "elsewhere"), "(default)"]
+    assert git_dirty(project) == ""  # a per-clone setting (.dvc/config.local), never committed
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """A real S3 protocol server (moto) on 127.0.0.1, started and stopped by the test."""
+    import boto3
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret",
+                   "AWS_DEFAULT_REGION": "us-east-1"}
+    try:
+        for _ in range(100):
+            try:
+                boto3.client("s3", endpoint_url=url, aws_access_key_id="test-key", aws_secret_access_key="test-secret",
+                             region_name="us-east-1").create_bucket(Bucket="team")
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("moto_server did not start")
+        yield url, credentials
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def use_remote(project: Project, kind: str, where) -> None:
+    """Point a clone at the team remote, in its --local config only."""
+    if kind == "folder":
+        project.dvc("remote", "add", "--local", "-d", "team", str(where))
+    else:
+        url, _ = where
+        project.dvc("remote", "add", "--local", "-d", "team", "s3://team/dvc")
+        project.dvc("remote", "modify", "--local", "team", "endpointurl", url)
+
+
+@pytest.mark.parametrize("kind", ["folder", "s3"])
+def test_a_teammate_trains_nothing(reproduced_copy, tmp_path, kind, request):
+    where = tmp_path / "remote" if kind == "folder" else request.getfixturevalue("s3_server")
+    env = where[1] if kind == "s3" else None
+    a = Project(reproduced_copy.path, env)
+    use_remote(a, kind, where)
+    pushed = a.dvc("push", "--run-cache")  # what `make push` runs
+    assert "pushed" in pushed.stdout
+    b = clone(a, tmp_path / "teammate", env)  # another folder, nothing in its cache
+    use_remote(b, kind, where)
+    proc = b.dvc("repro", "--pull")  # the one command for a teammate
+    assert ran(proc) == set(), proc.stdout
+    assert b.status() == {}
+    assert checkpoints(b) == checkpoints(a)
+    for config in (a.path / ".dvc/config", b.path / ".dvc/config"):
+        text = config.read_text()
+        assert "test-key" not in text and "test-secret" not in text and "endpointurl" not in text
+    assert git_dirty(a) == "" and git_dirty(b) == ""
+
+
+def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_copy, tmp_path):
+    a = reproduced_copy
+    a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    a.git("checkout", "-q", "-b", "trying-things")
+    edit(a, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    assert ran(a.dvc("repro")) == MLP_STAGES
+    a.dvc("push", "--run-cache")  # not committed anywhere: only the remote knows this run
+    b = clone(a, tmp_path / "teammate")
+    b.git("checkout", "-q", "-")
+    b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    edit(b, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    proc = b.dvc("repro", "--pull")
+    assert {"train@mlp", "export@mlp"} <= restored(proc)
+    # Only the 5-second evaluation runs again: its git-tracked metrics file is not in the remote.
+    assert ran(proc) <= {"evaluate@mlp"}, proc.stdout
+    assert md5(b.path / "models/mlp/model.pt") == md5(a.path / "models/mlp/model.pt")
+
+
+def test_a_run_seen_before_is_restored_not_retrained(reproduced_copy):
+    project = reproduced_copy
+    before = checkpoints(project)
+    edit(project, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    assert ran(project.dvc("repro")) == MLP_STAGES
+    project.git("checkout", "params.yaml")
+    proc = project.dvc("repro")
+    assert ran(proc) == set() and restored(proc) == MLP_STAGES
+    assert checkpoints(project) == before and git_dirty(project) == ""  # metrics back to the committed bytes
+
+
+# --- branches -------------------------------------------------------------------------------------
+
+
+def plot_rows(project: Project, *revs: str) -> dict[str, dict[str, list]]:
+    """{plot id: {rev: data rows}} from `dvc plots diff --json`."""
+    out = json.loads(project.dvc("plots", "diff", *revs, "--json").stdout)
+    rows: dict[str, dict[str, list]] = {}
+    for plot_id, renders in out["data"].items():
+        for render in renders:
+            values = render.get("content", {}).get("data", {}).get("values", []) if render.get("type") == "vega" else []
+            for row in values:
+                clean = {k: v for k, v in row.items() if k not in ("rev", "filename")}
+                rows.setdefault(plot_id, {}).setdefault(row["rev"], []).append(json.dumps(clean, sort_keys=True))
+    return {pid: {rev: sorted(r) for rev, r in by.items()} for pid, by in rows.items()}
+
+
+def test_branches_differ_only_where_their_params_do(reproduced_copy, tmp_path):
+    project = reproduced_copy
+    project.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    base = project.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+    project.git("checkout", "-q", "-b", "faster-mlp")
+    edit(project, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    assert ran(project.dvc("repro")) == MLP_STAGES
+    project.git("add", "-A")
+    project.git("commit", "-qm", "mlp: higher learning rate")
+    project.dvc("push", "--all-branches")
+
+    metrics = json.loads(project.dvc("metrics", "diff", base, "faster-mlp", "--json").stdout)
+    assert set(metrics) == {"metrics/mlp.json"} and metrics["metrics/mlp.json"]
+    params = json.loads(project.dvc("params", "diff", base, "faster-mlp", "--json").stdout)
+    assert list(params) == ["params.yaml"] and list(params["params.yaml"]) == ["train.mlp.lr"]
+    plots = plot_rows(project, base, "faster-mlp")
+    changed = {pid for pid, by_rev in plots.items() if len(set(map(tuple, by_rev.values()))) > 1}
+    assert changed and all("/mlp" in pid for pid in changed), changed
+
+    # A clone that has pulled nothing compares too: metrics live in git, and plots diff fetches
+    # the plot data of both revisions from the remote by itself.
+    fresh = clone(project, tmp_path / "reviewer")
+    fresh.git("checkout", "-q", "faster-mlp")
+    fresh.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    table = fresh.dvc("metrics", "diff", "--all", "--md", base, "faster-mlp").stdout  # the PR-comment one-liner
+    assert table.startswith("| Path") and "metrics/mlp.json" in table and "metrics/cnn.json" in table
+    assert plot_rows(fresh, base, "faster-mlp") == plots
+
+
+# --- experiments ----------------------------------------------------------------------------------
+
+
+def test_experiments_run_and_queue(reproduced_copy):
+    project = reproduced_copy
+    proc = project.dvc("exp", "run", "-S", "train.mlp.lr=0.02")
+    assert ran(proc) == MLP_STAGES
+    for lr in ("0.03", "0.05"):
+        project.dvc("exp", "run", "--queue", "-S", f"train.mlp.lr={lr}")
+    project.dvc("queue", "start", "-j", "2")
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        status = project.dvc("queue", "status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            break
+        time.sleep(3)
+    assert status.count("Success") == 2, status
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    exps = [rev for entry in shown for exp in (entry.get("experiments") or []) for rev in exp["revs"]]
+    lrs = sorted(e["data"]["params"]["params.yaml"]["data"]["train"]["mlp"]["lr"] for e in exps)
+    assert lrs == [0.02, 0.03, 0.05]
+    for e in exps:  # every model's headline metrics, not only the one that changed
+        files = e["data"]["metrics"]
+        assert all(f"metrics/{m}.json" in files for m in MODELS), sorted(files)
+    accuracies = {json.dumps(e["data"]["metrics"]["metrics/mlp.json"]["data"]["test"]) for e in exps}
+    assert len(accuracies) == 3  # three learning rates, three results
+    assert project.status() == {}  # the workspace itself was left as it was
+
+
+# --- bitwise reproducibility --------------------------------------------------------------------
+
+RERUN = ["normalize@digits", "augment@digits", "train@mlp", "train@cnn", "evaluate@cnn", "export@cnn",
+         "train_charrnn@charrnn", "export_charrnn@charrnn", "train_sentiment@sentiment",
+         "evaluate_sentiment@sentiment", "style@style"]  # every family's numerics, and the data stages
+
+
+def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_copy, tmp_path):
+    a = reproduced_copy
+    a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    a.dvc("push")
+    # Another folder, another thread count, a second run of each stage.
+    b = clone(a, tmp_path / "elsewhere" / "b", {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    b.dvc("pull")
+    for stage in RERUN:
+        assert ran(b.dvc("repro", "--force", "--single-item", stage)) == {stage}
+    assert git_dirty(b) == "", b.git("diff").stdout[:3000]  # dvc.lock and metrics/: the same hashes and bytes
+    for rel in ("models/cnn/model.pt", "models/charrnn/model.pt", "exports/cnn/model.pt2", "exports/cnn/model.ts",
+                "exports/charrnn/metadata.json", "metrics/cnn.json", "metrics/sentiment.json",
+                "plots/curves/cnn/loss.csv"):
+        assert md5(b.path / rel) == md5(a.path / rel), rel
