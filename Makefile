@@ -11,7 +11,7 @@ BIN       := $(CURDIR)/$(VENV)/bin
 # Stage commands say `python`; this makes it the project's interpreter.
 RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 
-.PHONY: repro test check push setup clean-venv
+.PHONY: repro test check push bench setup clean-venv
 
 setup: $(STAMP)
 
@@ -36,6 +36,11 @@ push: $(STAMP)
 
 test: $(STAMP)
 	$(RUN) python -m pytest
+
+# Speed, each figure beside a baseline from the same run: prints a table, writes bench/results.json
+# (about 15 minutes: it includes the whole pipeline from scratch; BENCH_ARGS=--skip-pipeline skips that).
+bench: $(STAMP)
+	$(RUN) python bench/speed.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -51,7 +51,8 @@ def trivial_noop(folder: Path) -> float:
     return min(timed([DVC, "repro"], folder) for _ in range(3))
 
 
-def main() -> None:
+def measure() -> dict:
+    """Clone HEAD, run the default pipeline from scratch and a no-op repro beside the trivial one."""
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
@@ -60,13 +61,20 @@ def main() -> None:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         noop = min(timed([DVC, "repro"], repo) for _ in range(3))
         base = trivial_noop(Path(tmp) / "trivial")
-    width = max(len(name) for name, _ in rows)
+    return {"stages": {name: round(seconds, 1) for name, seconds in rows}, "total_s": round(total, 1),
+            "peak_rss_mb": round(peak_mb), "noop_s": round(noop, 2), "trivial_noop_s": round(base, 2)}
+
+
+def main() -> None:
+    m = measure()
+    width = max(len(name) for name in m["stages"])
     print(f"{'stage':<{width}} {'seconds':>8}")
-    for name, seconds in rows:
+    for name, seconds in m["stages"].items():
         print(f"{name:<{width}} {seconds:8.1f}")
-    print(f"{'total (dvc repro from scratch)':<{width}} {total:8.1f}")
-    print(f"peak RSS of the largest process: {peak_mb:.0f} MB")
-    print(f"no-op dvc repro: {noop:.2f} s; trivial one-stage pipeline: {base:.2f} s (ratio {noop / base:.2f})")
+    print(f"{'total (dvc repro from scratch)':<{width}} {m['total_s']:8.1f}")
+    print(f"peak RSS of the largest process: {m['peak_rss_mb']:.0f} MB")
+    print(f"no-op dvc repro: {m['noop_s']:.2f} s; trivial one-stage pipeline: {m['trivial_noop_s']:.2f} s "
+          f"(ratio {m['noop_s'] / m['trivial_noop_s']:.2f})")
 
 
 if __name__ == "__main__":

@@ -282,6 +282,34 @@ class RuntimeParams(Section):
 
     deterministic: Literal["auto", "on", "off"]  # auto: on for the CPU, off on a GPU (see pipeline/runtime.py)
     threads: PositiveInt | None = None  # torch threads when not deterministic; null: one per core
+    amp: Literal["auto", "bf16", "off"] = "auto"  # autocast of training steps; auto: bf16 on a GPU that has it
+    channels_last: bool = True  # convolutional models on a GPU
+    compile: bool = False  # torch.compile the model for training (minutes of compiling; pays off on long runs)
+
+
+_TORCHRUN_OPTIONS = {"--standalone", "--nproc-per-node", "--nnodes", "--node-rank", "--rdzv-backend",
+                     "--rdzv-endpoint", "--rdzv-id", "--master-addr", "--master-port", "--max-restarts"}
+
+
+class DistributedParams(Section):
+    """How train@ stages start: one process, or DDP ranks under torchrun."""
+
+    launcher: str  # "python -m", or "torchrun [options] -m"
+
+    @field_validator("launcher")
+    @classmethod
+    def _launcher(cls, value: str) -> str:
+        words = value.split()
+        if words == ["python", "-m"]:
+            return value
+        if len(words) < 2 or words[0] != "torchrun" or words[-1] != "-m":
+            raise ValueError("must be 'python -m' (one process) or 'torchrun <options> -m', e.g. "
+                             "'torchrun --standalone --nproc-per-node 2 -m'")
+        unknown = sorted({w.split("=")[0] for w in words[1:-1] if w.startswith("-")} - _TORCHRUN_OPTIONS)
+        if unknown:
+            raise ValueError(f"unknown torchrun option(s) {', '.join(unknown)}; allowed: "
+                             f"{', '.join(sorted(_TORCHRUN_OPTIONS))}")
+        return value
 
 
 class EvaluateParams(Section):
@@ -334,6 +362,7 @@ class Params(Section):
     sentiment: dict[str, SentimentParams]
     style: dict[str, StyleParams]
     runtime: RuntimeParams
+    distributed: DistributedParams
     evaluate: EvaluateParams
     export: ExportParams
 
@@ -563,7 +592,7 @@ def validate(raw: Any, source: str = "params.yaml") -> Params:
     errors: list[str] = []
     per_name = {"download": DownloadParams, "backbones": BackboneParams,
                 **{k: v[0] for k, v in DATA_SECTIONS.items()}, **{k: v[0] for k, v in FAMILIES.items()}}
-    shared = {"runtime": RuntimeParams, "evaluate": EvaluateParams, "export": ExportParams}
+    shared = {"runtime": RuntimeParams, "distributed": DistributedParams, "evaluate": EvaluateParams, "export": ExportParams}
     allowed = [*per_name, *shared]
     for key in raw:
         if key not in allowed:

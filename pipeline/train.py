@@ -10,6 +10,7 @@ Image classifiers (augmentation, from scratch or on a backbone) are in pipeline.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.data.store import Split
+from pipeline.distributed import SINGLE, World, all_sum, shard
 from pipeline.errors import TrainingError
 from pipeline.io import write_csv
 from pipeline.models import as_float, predict
@@ -47,28 +49,38 @@ BINARY = Objective(lambda out, y: F.binary_cross_entropy_with_logits(out, y.floa
 
 def train_one_epoch(model: nn.Module, data: Split, optimizer: torch.optim.Optimizer, batch_size: int,
                     shuffle: torch.Generator, objective: Objective = MULTICLASS,
-                    prepare: Callable[[torch.Tensor], torch.Tensor] = as_float, clip: float | None = None) -> dict:
-    """One pass over `data` in a seeded random order; returns mean loss and accuracy."""
+                    prepare: Callable[[torch.Tensor], torch.Tensor] = as_float, clip: float | None = None,
+                    world: World = SINGLE, autocast: torch.dtype | None = None) -> dict:
+    """One pass over `data` in a seeded random order; returns mean loss and accuracy.
+
+    Under torchrun each rank takes its shard of the order (the same on every rank: same seed) in
+    batches of batch_size / ranks, so the global batch is `batch_size`. Inputs may stay in host
+    memory (`prepare` then moves each batch); labels are on the training device. `autocast`: the
+    dtype of the forward pass and loss (bf16 on a GPU), None for float32."""
     model.train()
-    n = len(data)
     device = data.labels.device
-    order = torch.randperm(n, generator=shuffle).to(device)
+    order = shard(torch.randperm(len(data), generator=shuffle), world)
+    step = max(1, batch_size // world.size)
+    host_order, order = order.to(data.inputs.device), order.to(device)
+    precision = torch.autocast(device.type, dtype=autocast) if autocast else contextlib.nullcontext()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
+    for start in range(0, len(order), step):
+        idx = order[start:start + step]
         y = data.labels[idx]
-        out = model(prepare(data.inputs[idx]))
-        loss = objective.loss(out, y)
+        with precision:
+            out = model(prepare(data.inputs[host_order[start:start + step]]))
+            loss = objective.loss(out, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         # Accumulate on the device: no host sync per batch.
-        loss_sum += loss.detach() * len(idx)
-        correct += objective.correct(out.detach(), y).sum()
-    return {"loss": loss_sum.item() / n, "accuracy": correct.item() / n}
+        loss_sum += loss.detach().float() * len(idx)
+        correct += objective.correct(out.detach().float(), y).sum()
+    n = len(order) * world.size
+    return {"loss": all_sum(loss_sum, world).item() / n, "accuracy": all_sum(correct, world).item() / n}
 
 
 def evaluate(model: nn.Module, data: Split, batch_size: int, objective: Objective = MULTICLASS) -> dict:
@@ -92,9 +104,12 @@ def write_curves(history: list[dict], loss_csv: str | Path, accuracy_csv: str | 
 
 
 def fit(name: str, key: str, epochs: int, patience: int, run_epoch: Callable[[], dict], validate: Callable[[], dict],
-        save: Callable[[int, dict], None], loss_csv: str | Path, accuracy_csv: str | Path) -> TrainResult:
+        save: Callable[[int, dict], None], loss_csv: str | Path, accuracy_csv: str | Path,
+        world: World = SINGLE) -> TrainResult:
     """The epoch loop: `run_epoch` trains once, `validate` measures; `save(epoch, val)` is called
-    whenever the validation loss is the lowest so far. `key` (e.g. train.cnn) names the params."""
+    whenever the validation loss is the lowest so far. `key` (e.g. train.cnn) names the params.
+    Under torchrun every rank runs the loop (validation agrees on every rank: the weights are
+    the same) and only rank 0 saves, writes curves and logs."""
     result = TrainResult()
     for epoch in range(1, epochs + 1):
         tr, va = run_epoch(), validate()
@@ -104,10 +119,12 @@ def fit(name: str, key: str, epochs: int, patience: int, run_epoch: Callable[[],
         improved = va["loss"] < result.best_val_loss
         if improved:
             result.best_val_loss, result.best_epoch = va["loss"], epoch
-            save(epoch, va)
-        write_curves(result.history, loss_csv, accuracy_csv)
-        log.info("epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s", epoch, epochs,
-                 tr["loss"], tr["accuracy"], va["loss"], va["accuracy"], "  (saved)" if improved else "")
+            if world.main:
+                save(epoch, va)
+        if world.main:
+            write_curves(result.history, loss_csv, accuracy_csv)
+            log.info("epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s", epoch, epochs,
+                     tr["loss"], tr["accuracy"], va["loss"], va["accuracy"], "  (saved)" if improved else "")
         if epoch - result.best_epoch >= patience:
             log.info("early stop: no lower validation loss in %d epochs", patience)
             break

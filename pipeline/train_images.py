@@ -11,49 +11,76 @@ from typing import Any
 import torch
 from torch import nn
 
+from pipeline.accelerate import Accelerator
 from pipeline.augment import Policy, augment_batch
 from pipeline.checkpoint import save_checkpoint
-from pipeline.config import TrainParams
+from pipeline.config import RuntimeParams, TrainParams
 from pipeline.data.store import DatasetInfo, Split, relabel
+from pipeline.distributed import SINGLE, World, check_in_sync, join, leave, wrap
 from pipeline.models import as_float, build_model, image_spec
 from pipeline.runtime import resolve_device, seed_everything
 from pipeline.train import MULTICLASS, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch
+
+DEFAULT_RUNTIME = RuntimeParams(deterministic="auto")
 
 log = logging.getLogger(__name__)
 
 
 def fit_images(name: str, key: str, model: nn.Module, p: Any, train: Split, val: Split, policy: Policy,
                device: torch.device, meta: dict[str, Any], checkpoint: str | Path, loss_csv: str | Path,
-               accuracy_csv: str | Path) -> TrainResult:
-    """Train an image classifier on uint8 images with batched augmentation."""
-    model.to(device)
+               accuracy_csv: str | Path, runtime: RuntimeParams = DEFAULT_RUNTIME,
+               world: World = SINGLE) -> TrainResult:
+    """Train an image classifier on uint8 images with batched augmentation, on this process's
+    device (pipeline.accelerate) and, under torchrun, as one DDP rank of `world`."""
+    acc = Accelerator.for_device(device, runtime, conv=any(isinstance(m, nn.Conv2d) for m in model.modules()))
+    acc.prepare_model(model)
     optimizer = OPTIMIZERS[p.optimizer]([t for t in model.parameters() if t.requires_grad], p)
-    train_d = Split(train.inputs.to(device), train.labels.to(device))
-    val_d = Split(val.inputs.to(device), val.labels.to(device))
+    runner = acc.runner(wrap(model, world, device))  # trains; `model` is what is saved and validated
+    if world.active:
+        torch.manual_seed(p.seed + world.rank)  # each rank its own dropout masks (DDP synced the weights)
+    train_d, val_d = acc.place(train), acc.place(val)
     shuffle = torch.Generator().manual_seed(p.seed)
-    aug_gen = torch.Generator().manual_seed(policy.seed)
-    if policy.geometric or policy.hflip > 0:
-        prepare = lambda x: augment_batch(as_float(x), policy, aug_gen)  # noqa: E731
-    else:
-        prepare = as_float
+    aug_gen = torch.Generator().manual_seed(policy.seed + world.rank)
+    augments = policy.geometric or policy.hflip > 0
+
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        x = as_float(acc.to_device(x))
+        return acc.prepare_input(augment_batch(x, policy, aug_gen) if augments else x)
+
     trainable = sum(t.numel() for t in model.parameters() if t.requires_grad)
-    log.info("%s (%s) on %s: %d train / %d val images, %s trainable parameters, device %s", name, meta["arch"],
-             meta["dataset"], len(train), len(val), f"{trainable:,}", device)
+    log.info("%s (%s) on %s: %d train / %d val images, %s trainable parameters, device %s%s%s", name, meta["arch"],
+             meta["dataset"], len(train), len(val), f"{trainable:,}", device,
+             f", {acc.autocast} autocast" if acc.autocast else "", f", {world.size} ranks" if world.active else "")
 
     def save(epoch: int, va: dict) -> None:
         save_checkpoint(checkpoint, model=model, optimizer=optimizer, epoch=epoch,
                         metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]}, meta=meta)
 
-    return fit(name, key, p.epochs, p.patience,
-               lambda: train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, MULTICLASS, prepare),
-               lambda: evaluate(model, val_d, p.batch_size), save, loss_csv, accuracy_csv)
+    result = fit(name, key, p.epochs, p.patience,
+                 lambda: train_one_epoch(runner, train_d, optimizer, p.batch_size, shuffle, MULTICLASS, prepare,
+                                         world=world, autocast=acc.autocast),
+                 lambda: evaluate(model, val_d, p.batch_size), save, loss_csv, accuracy_csv, world)
+    check_in_sync(model, world)
+    return result
 
 
 def train_model(name: str, p: TrainParams, train: Split, val: Split, info: DatasetInfo, policy: Policy,
-                checkpoint: str | Path, loss_csv: str | Path, accuracy_csv: str | Path) -> TrainResult:
-    """Train image model `name` from scratch."""
+                checkpoint: str | Path, loss_csv: str | Path, accuracy_csv: str | Path,
+                runtime: RuntimeParams = DEFAULT_RUNTIME) -> TrainResult:
+    """Train image model `name` from scratch: in this process, or as one rank under torchrun."""
     seed_everything(p.seed)
     device = resolve_device(p.device, f"train.{name}.device")
+    world = join(device)
+    try:
+        return _train_model(name, p, train, val, info, policy, checkpoint, loss_csv, accuracy_csv, runtime, world,
+                            world.device(device))
+    finally:
+        leave(world)
+
+
+def _train_model(name: str, p: TrainParams, train: Split, val: Split, info: DatasetInfo, policy: Policy,
+                 checkpoint: str | Path, loss_csv: str | Path, accuracy_csv: str | Path, runtime: RuntimeParams,
+                 world: World, device: torch.device) -> TrainResult:
     key = f"train.{name}.label_map"
     train, classes = relabel(train, info.classes, p.label_map, key)
     val, _ = relabel(val, info.classes, p.label_map, key)
@@ -63,4 +90,4 @@ def train_model(name: str, p: TrainParams, train: Split, val: Split, info: Datas
             "dataset": info.dataset, "dataset_classes": list(info.classes), "label_map": p.label_map,
             "augment": vars(policy) | {"scale": list(policy.scale)}}
     return fit_images(name, f"train.{name}", model, p, train, val, policy, device, meta, checkpoint, loss_csv,
-                      accuracy_csv)
+                      accuracy_csv, runtime, world)

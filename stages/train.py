@@ -24,7 +24,7 @@ def main() -> None:
     configure(params.runtime, params.model(args.model).device)
     train_model(args.model, params.model(args.model), load_split(args.train),
                 load_split(args.val), read_info(args.stats), Policy.load(args.policy), args.checkpoint,
-                args.loss_curve, args.accuracy_curve)
+                args.loss_curve, args.accuracy_curve, params.runtime)
 
 
 if __name__ == "__main__":

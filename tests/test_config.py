@@ -219,3 +219,21 @@ def test_image_folders_need_a_size_and_others_refuse_one(real_params):
 def test_style_layers_are_the_courses(real_params):
     real_params["style"]["style"]["style_layers"] = {"conv9_9": 1.0}
     check_fails(real_params, "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1")
+
+
+@pytest.mark.parametrize("launcher, expected", [
+    ("torchrun --nproc-per-node 2", "must be 'python -m' (one process) or 'torchrun <options> -m'"),
+    ("mpirun -np 2 python -m", "must be 'python -m'"),
+    ("torchrun --nproc-per-node 2 --no-python -m", "unknown torchrun option(s) --no-python"),
+])
+def test_a_launcher_other_than_python_or_torchrun_is_refused(real_params, launcher, expected):
+    real_params["distributed"]["launcher"] = launcher
+    check_fails(real_params, "distributed.launcher:", expected)
+
+
+@pytest.mark.parametrize("launcher", [
+    "python -m", "torchrun --standalone --nproc-per-node 2 -m",
+    "torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-id course --rdzv-endpoint host0:29400 -m"])
+def test_the_documented_launchers_are_accepted(real_params, launcher):
+    real_params["distributed"]["launcher"] = launcher
+    assert config.validate(real_params).distributed.launcher == launcher

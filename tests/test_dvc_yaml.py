@@ -55,8 +55,10 @@ def imported_pipeline_files(*scripts: Path) -> set[str]:
 
 
 def script_of(stage: dict) -> Path:
+    """The stage script a cmd runs: `python -m stages.x`, or `${distributed.launcher} stages.x`."""
     cmd = stage["do"]["cmd"].split()
-    return ROOT / (cmd[cmd.index("-m") + 1].replace(".", "/") + ".py")
+    at = cmd.index("${distributed.launcher}") if "${distributed.launcher}" in cmd else cmd.index("-m")
+    return ROOT / (cmd[at + 1].replace(".", "/") + ".py")
 
 
 def section_of(stage: dict) -> str | None:
@@ -121,9 +123,12 @@ def test_every_family_has_train_evaluate_and_export_over_its_section():
 def test_params_deps_are_the_stage_sections():
     for stage in ("download", "normalize", "augment", "encode_text", "encode_reviews"):
         assert STAGES[stage]["do"]["params"] == [f"{stage}.${{item}}"]
-    for stage, section in (("train", "train"), ("train_transfer", "transfer"), ("train_tabular", "tabular"),
+    for stage, section in (("train_transfer", "transfer"), ("train_tabular", "tabular"),
                            ("train_charrnn", "charrnn"), ("train_sentiment", "sentiment"), ("style", "style")):
         assert STAGES[stage]["do"]["params"] == [f"{section}.${{key}}", "runtime"], stage
+    # Image models also train under the launcher that distributed.launcher names (torchrun).
+    assert STAGES["train"]["do"]["params"] == ["train.${key}", "runtime", "distributed"]
+    assert STAGES["train"]["do"]["cmd"].startswith("${distributed.launcher} stages.train ")
     assert STAGES["backbone"]["do"]["params"] == ["backbones.${key}"]
     for stage, spec in STAGES.items():
         if stage.startswith("evaluate"):

@@ -65,4 +65,6 @@ def as_float(x: torch.Tensor) -> torch.Tensor:
 def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Model outputs for stored inputs (uint8 images, float rows or token codes), in batches, in eval mode."""
     model.eval()
-    return torch.cat([model(as_float(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)])
+    device = next(model.parameters()).device  # inputs may wait in host memory (pipeline.accelerate)
+    return torch.cat([model(as_float(inputs[i:i + batch_size].to(device, non_blocking=True)))
+                      for i in range(0, len(inputs), batch_size)])
