@@ -131,8 +131,7 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_
     edit(a, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
     assert ran(a.dvc("repro")) == MLP_STAGES
     a.dvc("push", "--run-cache")  # not committed anywhere: only the remote knows this run
-    b = clone(a, tmp_path / "teammate")
-    b.git("checkout", "-q", "-")
+    b = clone(a, tmp_path / "teammate")  # on the same commit: the change was never committed
     b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     edit(b, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
     proc = b.dvc("repro", "--pull")
