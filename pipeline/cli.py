@@ -1,14 +1,37 @@
-"""What every stage script shares: logging set-up and turning a PipelineError into a clean exit."""
+"""What every stage script shares: its command line (the entry it runs for, the files it reads and
+writes, the params file), logging set-up, and turning a PipelineError into a clean exit."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from typing import Callable
 
+from pipeline import config
 from pipeline.errors import PipelineError
 
 log = logging.getLogger("pipeline")
+
+# The three outputs of every training stage, as (option, help) pairs for `arguments`.
+TRAINING_OUTPUTS = (("checkpoint", "output: best checkpoint"), ("loss-curve", "output: loss per epoch (CSV)"),
+                    ("accuracy-curve", "output: accuracy per epoch (CSV)"))
+# The three split outputs of the data stages that write them.
+SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
+
+
+def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[argparse.Namespace, config.Params]:
+    """Parse a stage's command line: the positional `entry` it runs for (a model or a dataset, the
+    foreach item), one required `--<option>` per (option, help) pair in `files` (dvc.yaml passes
+    every path, so none has a default), and `--params`. Returns the arguments and the validated
+    params; an invalid params file is a PipelineError that names the key."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument(entry)
+    for option, what in files:
+        ap.add_argument(f"--{option}", required=True, help=what)
+    ap.add_argument("--params", default="params.yaml")
+    args = ap.parse_args()
+    return args, config.load(args.params)
 
 
 def run(main: Callable[[], None]) -> None:

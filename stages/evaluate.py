@@ -1,25 +1,18 @@
 """Stage evaluate@<model> (and evaluate_<family>@<model>): loss, accuracy, precision, recall and F1
 of a classifier on the validation and test splits, and the test split's confusion matrix."""
 
-import argparse
-
-from pipeline import cli, config
+from pipeline import cli
 from pipeline.data.store import load_split
 from pipeline.evaluate import evaluate_model
 from pipeline.runtime import configure, resolve_device
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("model")
-    for name, what in (("checkpoint", "trained checkpoint"), ("val", "validation split"), ("test", "test split"),
-                       ("metrics", "output: headline metrics (JSON)"), ("per-class", "output: per-class metrics"),
-                       ("confusion", "output: actual/predicted per test sample (CSV)"),
-                       ("confusion-png", "output: confusion matrix picture")):
-        ap.add_argument(f"--{name}", required=True, help=what)
-    ap.add_argument("--params", default="params.yaml")
-    args = ap.parse_args()
-    params = config.load(args.params)
+    args, params = cli.arguments(
+        __doc__, "model", ("checkpoint", "trained checkpoint"), ("val", "validation split"), ("test", "test split"),
+        ("metrics", "output: headline metrics (JSON)"), ("per-class", "output: per-class metrics"),
+        ("confusion", "output: actual/predicted per test sample (CSV)"),
+        ("confusion-png", "output: confusion matrix picture"))
     cfg = params.evaluate
     configure(params.runtime, cfg.device)
     evaluate_model(args.checkpoint, {"val": load_split(args.val), "test": load_split(args.test)}, cfg.batch_size,

@@ -329,19 +329,24 @@ def make_cifar_archive(folder: Path, per_batch: int = 40) -> dict[str, str]:
 # --- a small real store and checkpoint, built once per session -------------------------------
 
 
-@pytest.fixture(scope="session")
-def digits_store(tmp_path_factory) -> dict[str, Path]:
-    """The real digits dataset through download and normalize, as the pipeline does it."""
+def prepared_store(root: Path, name: str, source: str) -> dict[str, Path]:
+    """A bundled dataset through download and normalize into `root`, as the pipeline does it: the
+    three splits, stats.json and the root."""
     from pipeline.config import DownloadParams, NormalizeParams
     from pipeline.data.fetch import fetch_dataset
     from pipeline.data.normalize import normalize_dataset
 
-    root = tmp_path_factory.mktemp("digits")
-    fetch_dataset("digits", DownloadParams(source="sklearn_digits"), root / "raw")
+    fetch_dataset(name, DownloadParams(source=source), root / "raw")
     paths = {s: root / f"{s}.pt" for s in ("train", "val", "test")}
-    normalize_dataset("digits", "sklearn_digits", root / "raw",
+    normalize_dataset(name, source, root / "raw",
                       NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths, root / "stats.json")
     return paths | {"stats": root / "stats.json", "root": root}
+
+
+@pytest.fixture(scope="session")
+def digits_store(tmp_path_factory) -> dict[str, Path]:
+    """The real digits dataset through download and normalize, as the pipeline does it."""
+    return prepared_store(tmp_path_factory.mktemp("digits"), "digits", "sklearn_digits")
 
 
 def small_train_params(arch: str = "mlp", **overrides):

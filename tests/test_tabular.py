@@ -10,25 +10,19 @@ import pytest
 import torch
 
 from pipeline.checkpoint import load_checkpoint
-from pipeline.config import DownloadParams, LogRegParams, NormalizeParams, PerceptronParams
+from pipeline.config import DownloadParams, LogRegParams, PerceptronParams
 from pipeline.data.fetch import fetch_dataset
 from pipeline.data.formats import parse_admissions_csv, parse_breast_cancer_csv, parse_points_csv
-from pipeline.data.normalize import normalize_dataset
 from pipeline.data.store import Split, load_split, read_info
 from pipeline.errors import DataError
 from pipeline.models import TabularClassifier, predict
 from pipeline.tabular import perceptron_epoch, train_tabular
-from tests.conftest import md5
+from tests.conftest import md5, prepared_store
 
 
 @pytest.fixture(scope="module")
 def cancer(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cancer")
-    fetch_dataset("breast_cancer", DownloadParams(source="sklearn_breast_cancer"), root / "raw")
-    paths = {s: root / f"{s}.pt" for s in ("train", "val", "test")}
-    normalize_dataset("breast_cancer", "sklearn_breast_cancer", root / "raw",
-                      NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths, root / "stats.json")
-    return paths | {"stats": root / "stats.json", "root": root}
+    return prepared_store(tmp_path_factory.mktemp("cancer"), "breast_cancer", "sklearn_breast_cancer")
 
 
 def test_breast_cancer_is_relabelled_so_malignant_is_positive(cancer):
