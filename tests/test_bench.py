@@ -1,0 +1,72 @@
+"""`make bench` stays runnable: its training steps run small against the library's current API,
+the files it writes for the course loop are what torchvision reads, its FLOP count is the
+layers' arithmetic, and its table renders the committed bench/results.json. (The benchmark's
+figures themselves are measured by `make bench`, never asserted here.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+import torch
+
+from pipeline import config
+from tests.conftest import ROOT
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def speed():
+    spec = importlib.util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def params() -> config.Params:
+    return config.load(ROOT / "params.yaml")
+
+
+def test_flop_count_is_the_layers_arithmetic(speed, params):
+    layers = speed.mlp_layers(params)
+    assert layers == [(784, 512), (512, 512), (512, 10)]  # the default 512-512 MLP on 28x28
+    # forward + weight gradient for the first layer (its input needs no gradient), and forward +
+    # weight gradient + input gradient for the others: 2 FLOPs per multiply-add.
+    assert speed.train_flops_per_sample(layers) == 2 * 784 * 512 * 2 + 2 * 512 * 512 * 3 + 2 * 512 * 10 * 3
+
+
+def test_mnist_files_read_back_by_torchvision(speed, tmp_path):
+    from torchvision import datasets
+
+    data = speed.generated((30, 1, 28, 28), seed=3)
+    speed.write_mnist_like(tmp_path, data)
+    mnist = datasets.MNIST(tmp_path, train=True, download=False)
+    assert torch.equal(mnist.data, data.inputs[:, 0])
+    assert torch.equal(mnist.targets, data.labels)
+
+
+@pytest.mark.parametrize("arch,shape", [("mlp", (40, 1, 28, 28)), ("cnn", (40, 3, 32, 32))])
+def test_course_loop_runs_on_the_written_files(speed, params, tmp_path, arch, shape):
+    step = speed.course_step(arch, speed.generated(shape), 4, params, CPU, tmp_path)
+    assert step() == 64 * 4  # 64 batches of 4, starting the loader again after 10
+
+
+@pytest.mark.parametrize("amp", ["off", "bf16"])
+def test_pipeline_step_trains_through_the_library(speed, params, amp):
+    p = params.model_copy(update={"runtime": params.runtime.model_copy(update={"amp": amp})})
+    data = speed.generated((300, 3, 32, 32))
+    step = speed.pipeline_step("cnn", data, 2, p, CPU)
+    assert step() == 2 * 64 and step() == 2 * 64  # chunks of 64 batches, moving through the data
+
+
+def test_table_renders_the_committed_results(speed):
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    text = speed.table(results)
+    for row in results["throughput"]:
+        assert f"| {row['samples_per_s']:,.0f} samples/s |" in text
+    assert f"{results['limit'][0]['achieved_gflops']:.1f} GFLOP/s" in text
+    if "pipeline" in results:
+        assert f"| {results['pipeline']['total_s']:.0f} s, peak RSS" in text
