@@ -3,11 +3,15 @@
 peak memory of the largest process, and a no-op `dvc repro` beside the same on a trivial
 one-stage pipeline (DVC's own start-up), all in one run.
 
-    python bench/stage_times.py        (from the repository root, with .venv active)
+    .venv/bin/python bench/stage_times.py        (from the repository root)
+
+Stage commands say `python`, so the interpreter running this script (its folder first on PATH)
+runs them, as `make` arranges for `dvc repro`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import resource
 import subprocess
@@ -17,7 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DVC = str(Path(sys.executable).parent / "dvc")
+BIN = Path(sys.executable).parent
+DVC = str(BIN / "dvc")
+ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def timed(args: list[str], cwd: Path) -> float:
@@ -29,12 +35,15 @@ def timed(args: list[str], cwd: Path) -> float:
 def repro_with_stage_times(repo: Path) -> tuple[list[tuple[str, float]], float]:
     start = time.perf_counter()
     marks: list[tuple[str, float]] = []
-    proc = subprocess.Popen([DVC, "repro"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([DVC, "repro"], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=ENV)
+    tail: list[str] = []
     for line in proc.stdout:
+        tail = (tail + [line])[-30:]
         if found := re.match(r"Running stage '([^']+)'", line):
             marks.append((found.group(1), time.perf_counter()))
     if proc.wait() != 0:
-        raise SystemExit("dvc repro failed")
+        raise SystemExit("dvc repro failed in the fresh clone; its last lines:\n" + "".join(tail))
     end = time.perf_counter()
     ends = [t for _, t in marks[1:]] + [end]
     return [(name, stop - begin) for (name, begin), stop in zip(marks, ends)], end - start
