@@ -1,5 +1,5 @@
 # The two commands a newcomer needs (see README):
-#   make repro   set up .venv if needed, validate params.yaml, run `dvc repro`
+#   make repro   set up .venv if needed, validate params.yaml, run the pipeline (`dvc repro`, stages in parallel)
 #   make test    set up .venv if needed, run the whole test suite (CI runs this)
 # Set-up installs the exact versions in uv.lock and does nothing when they are already there.
 
@@ -30,8 +30,12 @@ $(STAMP): pyproject.toml uv.lock Makefile
 check: $(STAMP)
 	$(RUN) python -m pipeline.config params.yaml
 
+# `dvc repro` runs one stage at a time; pipeline/parallel.py runs every stage whose inputs are
+# ready at once, each through `dvc repro --single-item`, up to JOBS at a time (default: one per
+# CPU). Same outputs, same dvc.lock. JOBS=1 for one at a time; plain `dvc repro` also works.
+JOBS ?=
 repro: check
-	$(RUN) dvc repro
+	$(RUN) python -m pipeline.parallel $(if $(JOBS),--jobs $(JOBS))
 
 # Share what you trained (outputs and the run-cache) with the default remote, so that nobody
 # retrains it: teammates get it with `dvc repro --pull` (see README, "Working as a team").

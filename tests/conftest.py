@@ -169,10 +169,11 @@ def project(tmp_path, small_params) -> Project:
 
 @pytest.fixture(scope="session")
 def reproduced(tmp_path_factory):
-    """The shrunk project after one full `dvc repro`, committed; (project, stages that ran).
-    Tests that need a reproduced project work on a copy (`reproduced_copy`)."""
+    """The shrunk project after one full run of `make repro`'s command (every stage through
+    `dvc repro --single-item`, two at a time), committed; (project, its output). Tests that need a
+    reproduced project work on a copy (`reproduced_copy`)."""
     proj = make_project(tmp_path_factory.mktemp("reproduced") / "project", shrink(read_yaml(ROOT / "params.yaml")))
-    proc = proj.dvc("repro")
+    proc = sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], proj.path)
     proj.git("add", "-A")
     proj.git("commit", "-qm", "repro")
     return proj, proc

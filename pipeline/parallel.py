@@ -1,0 +1,234 @@
+"""Run the pipeline's out-of-date stages on several cores at once, through DVC itself.
+
+`dvc repro` runs one stage at a time (treeverse/dvc#755), and our stages train single-threaded for
+bit-identical results, so on a 2-core machine one core idles. DVC does support several `dvc repro`
+processes in one workspace: it releases its repository lock while a stage's command runs and
+guards every stage's dependencies and outputs with read/write locks (`.dvc/tmp/rwlock`). This
+module schedules that over the whole graph:
+
+1. `dvc status --json` names the stages that changed; they and everything downstream of them
+   (from `dvc dag --dot`) are the plan. Nothing changed: nothing more runs (a no-op costs one
+   `dvc status`, as much as a no-op `dvc repro`).
+2. A planned stage starts, as `dvc --wait-for-lock repro --single-item <stage>`, once every
+   planned stage upstream of it has finished, with at most `jobs` running at a time. DVC still
+   decides whether it runs, restores it from the run-cache, or skips it, and records it in
+   `dvc.lock`, exactly as `dvc repro` does; the outputs are the same bytes.
+3. The first failure stops new starts; the stages already running finish (and are recorded), the
+   failure is reported with what did not run, and the exit status is non-zero.
+
+Ready stages start longest-first by the durations of earlier runs on this machine (kept in
+`.dvc/tmp/stage-seconds.json`), so the long training chains do not end up alone at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Callable, Iterable
+
+from pipeline.io import atomic_open
+
+# Beside DVC's own temporary files: per machine, never versioned.
+SECONDS_FILE = Path(".dvc/tmp/stage-seconds.json")
+_EDGE = re.compile(r'^"(?P<src>[^"]+)"\s*->\s*"(?P<dst>[^"]+)";?$')
+_NODE = re.compile(r'^"(?P<name>[^"]+)";?$')
+
+
+class SchedulerError(RuntimeError):
+    """DVC could not tell the scheduler what to run (its message says why)."""
+
+
+def parse_dot(text: str) -> dict[str, set[str]]:
+    """`dvc dag --dot` -> {stage: the stages it directly depends on}."""
+    upstream: dict[str, set[str]] = {}
+    for line in (raw.strip() for raw in text.splitlines()):
+        if edge := _EDGE.match(line):
+            upstream.setdefault(edge["src"], set())
+            upstream.setdefault(edge["dst"], set()).add(edge["src"])
+        elif node := _NODE.match(line):
+            upstream.setdefault(node["name"], set())
+    return upstream
+
+
+def downstream_closure(upstream: dict[str, set[str]], seeds: Iterable[str]) -> set[str]:
+    """The seeds and every stage that depends on one of them, directly or not."""
+    children: dict[str, set[str]] = {name: set() for name in upstream}
+    for name, parents in upstream.items():
+        for parent in parents:
+            children.setdefault(parent, set()).add(name)
+    plan, todo = set(), [s for s in seeds if s in children]
+    while todo:
+        name = todo.pop()
+        if name not in plan:
+            plan.add(name)
+            todo.extend(children[name])
+    return plan
+
+
+def critical_path(upstream: dict[str, set[str]], plan: set[str], seconds: dict[str, float]) -> dict[str, float]:
+    """For each planned stage: its own expected seconds plus the longest planned chain after it
+    (unknown stages count 1 s). Starting the largest first keeps long chains off the tail."""
+    children: dict[str, list[str]] = {name: [] for name in plan}
+    for name in plan:
+        for parent in upstream.get(name, ()):
+            if parent in plan:
+                children[parent].append(name)
+    memo: dict[str, float] = {}
+
+    def length(name: str) -> float:
+        if name not in memo:
+            memo[name] = seconds.get(name, 1.0) + max((length(c) for c in children[name]), default=0.0)
+        return memo[name]
+
+    return {name: length(name) for name in plan}
+
+
+@dataclass
+class Outcome:
+    finished: dict[str, float] = field(default_factory=dict)   # stage -> seconds
+    failed: dict[str, int] = field(default_factory=dict)       # stage -> exit code
+    not_run: set[str] = field(default_factory=set)
+
+
+def schedule(upstream: dict[str, set[str]], plan: set[str], start: Callable[[str], subprocess.Popen], jobs: int,
+             priority: dict[str, float], poll: float = 0.05) -> Outcome:
+    """Run `plan` with at most `jobs` processes; a stage starts once its planned upstream stages
+    finished. `start(stage)` launches one and returns its process."""
+    waiting = set(plan)
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    out = Outcome()
+    while waiting or running:
+        for name, (proc, began) in list(running.items()):
+            if (code := proc.poll()) is not None:
+                del running[name]
+                if code == 0:
+                    out.finished[name] = time.perf_counter() - began
+                else:
+                    out.failed[name] = code
+        if out.failed:
+            if not running:  # let the running stages finish and be recorded, start nothing new
+                out.not_run = waiting
+                return out
+        else:
+            ready = sorted((n for n in waiting if not (upstream.get(n, set()) & (waiting | running.keys()))),
+                           key=lambda n: (-priority.get(n, 0.0), n))
+            for name in ready[: max(0, jobs - len(running))]:
+                waiting.discard(name)
+                running[name] = (start(name), time.perf_counter())
+        if running:
+            time.sleep(poll)
+        elif waiting and not out.failed:
+            raise SchedulerError(f"stages wait on each other, which a DAG cannot do: {sorted(waiting)}")
+    return out
+
+
+class Dvc:
+    """The DVC command line, with this interpreter's folder first on PATH so that the stages'
+    `python` is the project's own (as `make` arranges)."""
+
+    def __init__(self, repo: Path, stream: IO[str] = sys.stdout) -> None:
+        self.repo = repo
+        self.exe = str(Path(sys.executable).with_name("dvc"))
+        self.env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        self.stream = stream
+        self._write = threading.Lock()
+
+    def query(self, *args: str) -> str:
+        proc = subprocess.run([self.exe, *args], cwd=self.repo, env=self.env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SchedulerError(f"`dvc {' '.join(args)}` failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+        return proc.stdout
+
+    def stage(self, name: str, extra: list[str], threads: int) -> subprocess.Popen:
+        """Start `dvc repro --single-item <name>`, its output streamed with a `[name]` prefix."""
+        env = dict(self.env)
+        # Stages that are not single-threaded (runtime.deterministic: off) share the cores.
+        env.setdefault("OMP_NUM_THREADS", str(threads))
+        proc = subprocess.Popen([self.exe, "--wait-for-lock", "repro", "--single-item", *extra, name], cwd=self.repo,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True).start()
+        return proc
+
+    def _relay(self, name: str, pipe: IO[str]) -> None:
+        for line in pipe:
+            # A progress bar redraws with \r: keep what a terminal would show last.
+            text = line.rstrip("\n").rsplit("\r", 1)[-1]
+            if text.strip():
+                with self._write:
+                    self.stream.write(f"[{name}] {text}\n")
+                    self.stream.flush()
+
+
+def load_seconds(repo: Path) -> dict[str, float]:
+    try:
+        data = json.loads((repo / SECONDS_FILE).read_text())
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError):
+        return {}  # first run on this machine, or a file we do not understand: no priorities
+
+
+def save_seconds(repo: Path, seconds: dict[str, float]) -> None:
+    with atomic_open(repo / SECONDS_FILE) as fh:
+        json.dump({k: round(v, 2) for k, v in sorted(seconds.items())}, fh, indent=1)
+
+
+def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.stdout) -> Outcome:
+    """What `dvc repro` does for the whole pipeline, `jobs` stages at a time."""
+    dvc = Dvc(repo, stream)
+    changed = None if force else set(json.loads(dvc.query("status", "--json") or "{}"))
+    upstream = parse_dot(dvc.query("dag", "--dot")) if changed is None or changed else {}
+    plan = downstream_closure(upstream, upstream if changed is None else changed)
+    if not plan:
+        stream.write("Data and pipelines are up to date.\n")
+        return Outcome()
+    seconds = load_seconds(repo)
+    threads = max(1, cpu_count() // jobs)
+    extra = ["--force"] if force else []
+    stream.write(f"{len(plan)} of {len(upstream)} stages to check, {jobs} at a time\n")
+    out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads), jobs,
+                   critical_path(upstream, plan, seconds))
+    save_seconds(repo, {**seconds, **out.finished})
+    return out
+
+
+def cpu_count() -> int:
+    """The CPUs this process may use (a container's or `taskset`'s limit, where the OS tells)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m pipeline.parallel", description=__doc__.split("\n\n")[0])
+    ap.add_argument("-j", "--jobs", type=int, default=cpu_count(),
+                    help="stages at a time (default: the number of CPUs)")
+    ap.add_argument("-f", "--force", action="store_true", help="run every stage again, as `dvc repro --force`")
+    args = ap.parse_args(argv)
+    if args.jobs < 1:
+        ap.error(f"--jobs must be at least 1, got {args.jobs}")
+    began = time.perf_counter()
+    try:
+        out = reproduce(Path.cwd(), args.jobs, args.force)
+    except SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if out.failed:
+        failed = ", ".join(f"{name} (exit {code})" for name, code in sorted(out.failed.items()))
+        print(f"error: stage failed: {failed}; its lines above say why.", file=sys.stderr)
+        if out.not_run:
+            print(f"not run: {', '.join(sorted(out.not_run))}", file=sys.stderr)
+        print("Finished stages are recorded in dvc.lock; fix the cause and run again to go on from there.",
+              file=sys.stderr)
+        return 1
+    print(f"{len(out.finished)} stages checked in {time.perf_counter() - began:.0f} s, {args.jobs} at a time")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""The parallel scheduler (`make repro`): the graph read from DVC, the plan, the order it starts
+stages in, failures; and the real `dvc` CLI running two stages of a small pipeline at once."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline import parallel
+from tests.conftest import sh
+
+DOT = """strict digraph {
+"download@a";
+"normalize@a";
+"train@m";
+"train@n";
+"report";
+"download@a" -> "normalize@a";
+"normalize@a" -> "train@m";
+"normalize@a" -> "train@n";
+"train@m" -> "report";
+"train@n" -> "report";
+}
+"""
+
+
+def test_parse_dot_reads_every_stage_and_edge():
+    up = parallel.parse_dot(DOT)
+    assert up == {"download@a": set(), "normalize@a": {"download@a"}, "train@m": {"normalize@a"},
+                  "train@n": {"normalize@a"}, "report": {"train@m", "train@n"}}
+
+
+def test_plan_is_the_changed_stages_and_everything_downstream():
+    up = parallel.parse_dot(DOT)
+    assert parallel.downstream_closure(up, {"train@m"}) == {"train@m", "report"}
+    assert parallel.downstream_closure(up, {"normalize@a"}) == {"normalize@a", "train@m", "train@n", "report"}
+    assert parallel.downstream_closure(up, set()) == set()
+    # `dvc status` also names .dvc files and imports that are not in the graph: ignored, not a crash
+    assert parallel.downstream_closure(up, {"data.dvc"}) == set()
+
+
+def test_critical_path_puts_the_longest_chain_first():
+    up = parallel.parse_dot(DOT)
+    plan = set(up)
+    cp = parallel.critical_path(up, plan, {"train@m": 100.0, "train@n": 5.0, "report": 2.0})
+    assert cp["train@m"] == 102.0 and cp["train@n"] == 7.0
+    assert cp["download@a"] == 1.0 + 1.0 + 102.0  # unknown stages count 1 s
+
+
+class FakeStage:
+    """A real child process that sleeps; records when each stage started and ended."""
+
+    def __init__(self, seconds: dict[str, float], fail: set[str] = frozenset()) -> None:
+        self.seconds, self.fail = seconds, fail
+        self.started: dict[str, float] = {}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def __call__(self, name: str) -> subprocess.Popen:
+        self.started[name] = time.perf_counter()
+        code = 3 if name in self.fail else 0
+        self.procs[name] = subprocess.Popen([sys.executable, "-c",
+                                             f"import time, sys; time.sleep({self.seconds.get(name, 0.05)}); sys.exit({code})"])
+        return self.procs[name]
+
+
+def test_schedule_respects_the_graph_and_the_job_limit():
+    up = parallel.parse_dot(DOT)
+    fake = FakeStage({"train@m": 0.6, "train@n": 0.6})
+    out = parallel.schedule(up, set(up), fake, jobs=2, priority={}, poll=0.01)
+    assert set(out.finished) == set(up) and not out.failed and not out.not_run
+    # each stage started after its upstream stages ended
+    for name, parents in up.items():
+        for parent in parents:
+            assert fake.started[name] >= fake.started[parent] + out.finished[parent] - 0.05, (parent, name)
+    # the two trainings ran side by side: the second started before the first ended
+    first, second = sorted(("train@m", "train@n"), key=fake.started.get)
+    assert fake.started[second] < fake.started[first] + out.finished[first]
+
+
+def test_schedule_with_one_job_runs_one_at_a_time_longest_chain_first():
+    up = parallel.parse_dot(DOT)
+    fake = FakeStage({})
+    prio = {"train@n": 50.0, "train@m": 10.0}
+    out = parallel.schedule(up, set(up), fake, jobs=1, priority=prio, poll=0.01)
+    order = sorted(fake.started, key=fake.started.get)
+    assert order.index("train@n") < order.index("train@m")
+    for earlier, later in zip(order, order[1:]):  # never two at once
+        assert fake.started[later] >= fake.started[earlier] + out.finished[earlier] - 0.02, (earlier, later)
+
+
+def test_a_failure_starts_nothing_new_lets_running_stages_finish_and_names_what_did_not_run():
+    up = parallel.parse_dot(DOT)
+    fake = FakeStage({"train@m": 0.05, "train@n": 0.8}, fail={"train@m"})
+    out = parallel.schedule(up, set(up), fake, jobs=2, priority={}, poll=0.01)
+    assert out.failed == {"train@m": 3}
+    assert "train@n" in out.finished  # it was running: it finished, it was not killed
+    assert out.not_run == {"report"}
+    assert "report" not in fake.started
+
+
+def test_a_cycle_is_an_error_not_a_hang():
+    with pytest.raises(parallel.SchedulerError, match="wait on each other"):
+        parallel.schedule({"a": {"b"}, "b": {"a"}}, {"a", "b"}, FakeStage({}), jobs=2, priority={}, poll=0.01)
+
+
+# --- the real dvc CLI ------------------------------------------------------------------------
+
+STAGE = """import sys, time, pathlib
+name, seconds, out = sys.argv[1], float(sys.argv[2]), pathlib.Path(sys.argv[3])
+start = time.time()
+if pathlib.Path("fail-" + name).exists():
+    sys.exit("asked to fail")
+time.sleep(seconds)
+for dep in sys.argv[4:]:
+    pathlib.Path(dep).read_text()
+out.write_text(f"{name} {start} {time.time()}\\n")
+"""
+
+
+def small_dvc_repo(path: Path) -> Path:
+    """a and b read in.txt and take a second each; c reads both."""
+    path.mkdir()
+    (path / "stage.py").write_text(STAGE)
+    (path / "in.txt").write_text("input\n")
+    (path / "params.yaml").write_text("b: {x: 1}\n")
+    stages = {
+        "a": {"cmd": "python stage.py a 1 a.txt in.txt", "deps": ["stage.py", "in.txt"], "outs": ["a.txt"]},
+        "b": {"cmd": "python stage.py b 1 b.txt in.txt", "deps": ["stage.py", "in.txt"], "params": ["b.x"],
+              "outs": ["b.txt"]},
+        "c": {"cmd": "python stage.py c 0 c.txt a.txt b.txt", "deps": ["stage.py", "a.txt", "b.txt"],
+              "outs": ["c.txt"]},
+    }
+    (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    sh(["git", "init", "-q"], path)
+    sh([str(Path(sys.executable).with_name("dvc")), "init", "-q"], path)
+    sh(["git", "add", "-A"], path)
+    sh(["git", "commit", "-qm", "pipeline"], path)
+    return path
+
+
+def run_parallel(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return sh([sys.executable, "-m", "pipeline.parallel", *args], repo, check=False,
+              env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+
+
+def span(repo: Path, name: str) -> tuple[float, float]:
+    _, start, end = (repo / f"{name}.txt").read_text().split()
+    return float(start), float(end)
+
+
+def status(repo: Path) -> dict:
+    return json.loads(sh([str(Path(sys.executable).with_name("dvc")), "status", "--json"], repo).stdout or "{}")
+
+
+def locked(repo: Path) -> set[str]:
+    path = repo / "dvc.lock"
+    return set(yaml.safe_load(path.read_text())["stages"]) if path.exists() else set()
+
+
+@pytest.mark.slow
+def test_real_dvc_runs_independent_stages_at_once_and_records_them(tmp_path):
+    repo = small_dvc_repo(tmp_path / "repo")
+    proc = run_parallel(repo, "--jobs", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (a0, a1), (b0, b1), (c0, _) = span(repo, "a"), span(repo, "b"), span(repo, "c")
+    assert a0 < b1 and b0 < a1, "a and b should overlap"
+    assert c0 >= max(a1, b1), "c reads a and b: it must start after both ended"
+    assert status(repo) == {} and locked(repo) == {"a", "b", "c"}
+    assert "[a] Running stage 'a'" in proc.stdout
+    # Nothing changed: nothing runs, exactly as `dvc repro` says
+    again = run_parallel(repo, "--jobs", "2")
+    assert again.returncode == 0 and "Running stage" not in again.stdout
+    assert "up to date" in again.stdout
+    # A param of b changed: b and c run, a does not
+    (repo / "params.yaml").write_text("b: {x: 2}\n")
+    third = run_parallel(repo)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert {"b", "c"} == set(re.findall(r"Running stage '(\w)'", third.stdout))
+    assert status(repo) == {}
+
+
+@pytest.mark.slow
+def test_real_dvc_failure_exits_non_zero_records_the_rest_and_skips_downstream(tmp_path):
+    repo = small_dvc_repo(tmp_path / "repo")
+    (repo / "fail-b").write_text("")
+    proc = run_parallel(repo, "--jobs", "2")
+    assert proc.returncode == 1
+    assert "stage failed: b" in proc.stderr and "not run: c" in proc.stderr
+    assert "asked to fail" in proc.stdout  # the stage's own message reached the user
+    assert locked(repo) == {"a"}  # a finished and is recorded; b is not, and nothing is half-written
+    assert not (repo / "b.txt").exists() and not (repo / "c.txt").exists()
+    (repo / "fail-b").unlink()
+    fixed = run_parallel(repo, "--jobs", "2")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "Running stage 'a'" not in fixed.stdout  # a is not trained again
+    assert status(repo) == {} and locked(repo) == {"a", "b", "c"}
+
+
+def test_bad_jobs_is_refused():
+    with pytest.raises(SystemExit) as exc:
+        parallel.main(["--jobs", "0"])
+    assert exc.value.code == 2
+
+
+def test_relay_keeps_the_last_redraw_of_a_progress_bar():
+    stream = io.StringIO()
+    dvc = parallel.Dvc(Path("."), stream)
+    dvc._relay("s", io.StringIO("start\n 10%|#   \r 50%|##  \r100%|####\n\ndone\n"))
+    assert stream.getvalue() == "[s] start\n[s] 100%|####\n[s] done\n"
