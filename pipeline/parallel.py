@@ -23,9 +23,11 @@ Ready stages start longest-first by the durations of earlier runs on this machin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -101,33 +103,54 @@ class Outcome:
 def schedule(upstream: dict[str, set[str]], plan: set[str], start: Callable[[str], subprocess.Popen], jobs: int,
              priority: dict[str, float], poll: float = 0.05) -> Outcome:
     """Run `plan` with at most `jobs` processes; a stage starts once its planned upstream stages
-    finished. `start(stage)` launches one and returns its process."""
+    finished. `start(stage)` launches one (in a process group of its own) and returns it."""
     waiting = set(plan)
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     out = Outcome()
-    while waiting or running:
-        for name, (proc, began) in list(running.items()):
-            if (code := proc.poll()) is not None:
-                del running[name]
-                if code == 0:
-                    out.finished[name] = time.perf_counter() - began
-                else:
-                    out.failed[name] = code
-        if out.failed:
-            if not running:  # let the running stages finish and be recorded, start nothing new
-                out.not_run = waiting
-                return out
-        else:
-            ready = sorted((n for n in waiting if not (upstream.get(n, set()) & (waiting | running.keys()))),
-                           key=lambda n: (-priority.get(n, 0.0), n))
-            for name in ready[: max(0, jobs - len(running))]:
-                waiting.discard(name)
-                running[name] = (start(name), time.perf_counter())
-        if running:
-            time.sleep(poll)
-        elif waiting and not out.failed:
-            raise SchedulerError(f"stages wait on each other, which a DAG cannot do: {sorted(waiting)}")
+    try:
+        while waiting or running:
+            for name, (proc, began) in list(running.items()):
+                if (code := proc.poll()) is not None:
+                    del running[name]
+                    if code == 0:
+                        out.finished[name] = time.perf_counter() - began
+                    else:
+                        out.failed[name] = code
+            if out.failed:
+                if not running:  # the running stages finished and were recorded; nothing new started
+                    out.not_run = waiting
+                    return out
+            else:
+                ready = sorted((n for n in waiting if not (upstream.get(n, set()) & (waiting | running.keys()))),
+                               key=lambda n: (-priority.get(n, 0.0), n))
+                for name in ready[: max(0, jobs - len(running))]:
+                    waiting.discard(name)
+                    running[name] = (start(name), time.perf_counter())
+            if running:
+                time.sleep(poll)
+            elif waiting and not out.failed:
+                raise SchedulerError(f"stages wait on each other, which a DAG cannot do: {sorted(waiting)}")
+    except KeyboardInterrupt:
+        stop([proc for proc, _ in running.values()])
+        raise
     return out
+
+
+def stop(procs: list[subprocess.Popen], grace: float = 60.0) -> None:
+    """Interrupt each stage as Ctrl-C in a terminal would: SIGINT to its whole process group (DVC
+    ignores SIGINT while its command runs and leaves it to the command), then wait; kill what is
+    still there after `grace` seconds."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 class Dvc:
@@ -152,8 +175,10 @@ class Dvc:
         env = dict(self.env)
         # Stages that are not single-threaded (runtime.deterministic: off) share the cores.
         env.setdefault("OMP_NUM_THREADS", str(threads))
+        # Its own process group, so that an interrupt reaches it through `stop` alone, once.
         proc = subprocess.Popen([self.exe, "--wait-for-lock", "repro", "--single-item", *extra, name], cwd=self.repo,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                start_new_session=True)
         threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True).start()
         return proc
 
@@ -199,6 +224,10 @@ def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.
     return out
 
 
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def cpu_count() -> int:
     """The CPUs this process may use (a container's or `taskset`'s limit, where the OS tells)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -213,11 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
     began = time.perf_counter()
+    signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out or `kill`: stop the stages too
     try:
         out = reproduce(Path.cwd(), args.jobs, args.force)
     except SchedulerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the running stages were stopped and are not recorded; finished stages are in dvc.lock",
+              file=sys.stderr)
+        return 130
     if out.failed:
         failed = ", ".join(f"{name} (exit {code})" for name, code in sorted(out.failed.items()))
         print(f"error: stage failed: {failed}; its lines above say why.", file=sys.stderr)

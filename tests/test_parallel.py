@@ -6,16 +6,18 @@ from __future__ import annotations
 import io
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil  # installed with dvc
 import pytest
 import yaml
 
 from pipeline import parallel
-from tests.conftest import sh
+from tests.conftest import sh, tool_env
 
 DOT = """strict digraph {
 "download@a";
@@ -67,7 +69,8 @@ class FakeStage:
         self.started[name] = time.perf_counter()
         code = 3 if name in self.fail else 0
         self.procs[name] = subprocess.Popen([sys.executable, "-c",
-                                             f"import time, sys; time.sleep({self.seconds.get(name, 0.05)}); sys.exit({code})"])
+                                             f"import time, sys; time.sleep({self.seconds.get(name, 0.05)}); sys.exit({code})"],
+                                            start_new_session=True)
         return self.procs[name]
 
 
@@ -202,6 +205,29 @@ def test_real_dvc_failure_exits_non_zero_records_the_rest_and_skips_downstream(t
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "Running stage 'a'" not in fixed.stdout  # a is not trained again
     assert status(repo) == {} and locked(repo) == {"a", "b", "c"}
+
+
+@pytest.mark.slow
+def test_an_interrupt_stops_the_running_stages_and_records_nothing_half_done(tmp_path):
+    repo = small_dvc_repo(tmp_path / "repo")
+    stages = yaml.safe_load((repo / "dvc.yaml").read_text())
+    stages["stages"]["a"]["cmd"] = "python stage.py a 60 a.txt in.txt"  # long enough to be interrupted
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(stages))
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], cwd=repo,
+                            env=tool_env() | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:  # wait until DVC has started stage a's command
+        if "Running stage 'a'" in line:
+            break
+    time.sleep(1.0)
+    before = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
+    assert before, "the stages run as children of the scheduler"
+    proc.send_signal(signal.SIGINT)  # as `kill -INT`: only the scheduler gets it, and passes it on
+    assert proc.wait(timeout=30) == 130
+    assert "interrupted" in proc.stderr.read()
+    assert not [pid for pid in before if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert "a" not in locked(repo) and not (repo / "a.txt").exists()
+    assert not (repo / "c.txt").exists()
 
 
 def test_bad_jobs_is_refused():
