@@ -163,6 +163,7 @@ class Dvc:
         self.env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         self.stream = stream
         self._write = threading.Lock()
+        self._relays: list[threading.Thread] = []
 
     def query(self, *args: str) -> str:
         proc = subprocess.run([self.exe, *args], cwd=self.repo, env=self.env, capture_output=True, text=True)
@@ -179,8 +180,15 @@ class Dvc:
         proc = subprocess.Popen([self.exe, "--wait-for-lock", "repro", "--single-item", *extra, name], cwd=self.repo,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
                                 start_new_session=True)
-        threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True).start()
+        relay = threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True)
+        relay.start()
+        self._relays.append(relay)
         return proc
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until every stage's last lines are out, before a summary follows them."""
+        for relay in self._relays:
+            relay.join(timeout)
 
     def _relay(self, name: str, pipe: IO[str]) -> None:
         for line in pipe:
@@ -218,8 +226,11 @@ def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.
     threads = max(1, cpu_count() // jobs)
     extra = ["--force"] if force else []
     stream.write(f"{len(plan)} of {len(upstream)} stages to check, {jobs} at a time\n")
-    out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads), jobs,
-                   critical_path(upstream, plan, seconds))
+    try:
+        out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads), jobs,
+                       critical_path(upstream, plan, seconds))
+    finally:
+        dvc.drain()
     save_seconds(repo, {**seconds, **out.finished})
     return out
 
