@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 import torch
 
-from tests.conftest import dead_url, make_idx_dataset
+from tests.conftest import dead_url, make_idx_dataset, sh
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,21 @@ def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
     (project.path / "pipeline/augment.py").open("a").write("\n# an edit\n")
     assert set(project.status()) == {"augment@digits", "train@mlp", "train@cnn", "train@fashion_mlp",
                                      "train_transfer@transfer"}
+
+
+def test_make_repro_reruns_what_a_change_affects_and_restores_a_run_seen_before(reproduced_copy):
+    """`make repro`'s scheduler keeps `dvc repro`'s promises: only the affected stages run, and
+    params seen before come back from the run-cache instead of training again."""
+    project = reproduced_copy
+    scheduler = [sys.executable, "-m", "pipeline.parallel", "--jobs", "2"]
+    lr = project.read_params()["train"]["cnn"]["lr"]
+    edit(project, lambda p: p["train"]["cnn"].update(lr=lr * 2))
+    assert ran(sh(scheduler, project.path)) == CNN_AND_TRANSFER
+    assert project.status() == {}
+    edit(project, lambda p: p["train"]["cnn"].update(lr=lr))
+    back = sh(scheduler, project.path)
+    assert ran(back) == set() and "is cached - skipping run" in back.stdout
+    assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
 
 
 def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
