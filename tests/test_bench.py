@@ -5,9 +5,11 @@ figures themselves are measured by `make bench`, never asserted here.)"""
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,6 +48,21 @@ def test_mnist_files_read_back_by_torchvision(speed, tmp_path):
     mnist = datasets.MNIST(tmp_path, train=True, download=False)
     assert torch.equal(mnist.data, data.inputs[:, 0])
     assert torch.equal(mnist.targets, data.labels)
+
+
+def test_real_mnist_subset_is_read_by_the_pipelines_mnist_parser(speed, params, tmp_path):
+    from pipeline.data.normalize import make_splits
+    from pipeline.data.sources import SOURCES
+
+    folder = speed.real_mnist_subset(tmp_path / "mnist")
+    splits = make_splits(SOURCES["mnist"], folder, params.normalize["mnist"])
+    assert len(splits["train"].labels) + len(splits["val"].labels) == 4000 and len(splits["test"].labels) == 1000
+    assert splits["train"].inputs.shape[1:] == (1, 28, 28) and splits["train"].inputs.max() == 255
+    assert np.bincount(splits["test"].labels).tolist() == [100] * 10  # every digit, as many of each
+    with gzip.open(folder / "train-labels-idx1-ubyte.gz") as fh:
+        assert np.bincount(np.frombuffer(fh.read()[8:], np.uint8)).tolist() == [400] * 10
+    # real MNIST, not a stand-in: its well-known mean pixel, 0.1307 of white (33.3 of 255)
+    assert abs(float(splits["train"].inputs.mean()) - 33.3) < 2.0
 
 
 @pytest.mark.parametrize("arch,shape", [("mlp", (40, 1, 28, 28)), ("cnn", (40, 3, 32, 32))])
