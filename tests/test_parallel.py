@@ -230,6 +230,12 @@ def test_an_interrupt_stops_the_running_stages_and_records_nothing_half_done(tmp
     assert not (repo / "c.txt").exists()
 
 
+def test_outside_a_dvc_repository_it_says_so_and_exits_2(tmp_path):
+    proc = run_parallel(tmp_path)
+    assert proc.returncode == 2
+    assert "`dvc status --json` failed" in proc.stderr and "not inside of a DVC repository" in proc.stderr
+
+
 def test_bad_jobs_is_refused():
     with pytest.raises(SystemExit) as exc:
         parallel.main(["--jobs", "0"])
