@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,12 +156,16 @@ def stop(procs: list[subprocess.Popen], grace: float = 60.0) -> None:
 
 class Dvc:
     """The DVC command line, with this interpreter's folder first on PATH so that the stages'
-    `python` is the project's own (as `make` arranges)."""
+    `python` is the project's own (as `make` arranges). `dvc` is the one beside this interpreter
+    (.venv/bin), else the first on PATH."""
 
     def __init__(self, repo: Path, stream: IO[str] = sys.stdout) -> None:
         self.repo = repo
-        self.exe = str(Path(sys.executable).with_name("dvc"))
         self.env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        exe = shutil.which("dvc", path=self.env["PATH"])
+        if exe is None:
+            raise SchedulerError(f"no `dvc` beside {sys.executable} or on PATH: run `make setup` (or install dvc)")
+        self.exe = exe
         self.stream = stream
         self._write = threading.Lock()
         self._relays: list[threading.Thread] = []

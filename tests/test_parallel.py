@@ -236,6 +236,17 @@ def test_outside_a_dvc_repository_it_says_so_and_exits_2(tmp_path):
     assert "`dvc status --json` failed" in proc.stderr and "not inside of a DVC repository" in proc.stderr
 
 
+def test_dvc_beside_the_interpreter_else_on_path_else_a_clear_error(tmp_path, monkeypatch):
+    venv_dvc = Path(sys.executable).with_name("dvc")
+    assert parallel.Dvc(tmp_path).exe == str(venv_dvc)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # a folder without dvc (bench/offline_gpu.sh)
+    monkeypatch.setenv("PATH", str(venv_dvc.parent))
+    assert parallel.Dvc(tmp_path).exe == str(venv_dvc)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(parallel.SchedulerError, match="no `dvc` beside .* or on PATH: run `make setup`"):
+        parallel.Dvc(tmp_path)
+
+
 def test_bad_jobs_is_refused():
     with pytest.raises(SystemExit) as exc:
         parallel.main(["--jobs", "0"])
