@@ -7,6 +7,7 @@ sentiment LSTM against a bag-of-words logistic regression (which cannot read neg
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,10 @@ def split(folder: str):
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    needed = [Path("data/processed/breast_cancer"), Path("data/processed/synthetic_reviews"), Path("metrics/logreg.json")]
+    if missing := [str(p) for p in needed if not p.exists()]:
+        raise SystemExit(f"{', '.join(missing)} not found: run `make repro` first, from the repository root")
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression, Perceptron
     from sklearn.preprocessing import StandardScaler

@@ -13,6 +13,7 @@ time per run and whether the weights came out byte-identical across the thread c
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,10 @@ def run(threads: int, setting: str, family: str) -> tuple[float, str]:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    needed = [ROOT / "data" / "processed" / d for d in ("digits", "pydoc", "synthetic_reviews")]
+    if missing := [str(p.relative_to(ROOT)) for p in needed if not p.is_dir()]:
+        raise SystemExit(f"{', '.join(missing)} not found: run `make repro` first (this trains on the pipeline's data)")
     print(f"{'model':<10} {'setting':<14} {'1 thread s':>10} {'2 threads s':>11}  identical across threads")
     for family in ("mlp", "cnn", "charrnn", "sentiment"):
         for setting in ("default", "onednn_off", "deterministic"):

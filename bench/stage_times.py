@@ -10,13 +10,15 @@
     .venv/bin/python bench/stage_times.py        (from the repository root)
 
 Stage commands say `python`, so the interpreter running this script (its folder first on PATH)
-runs them, as `make` arranges for `dvc repro`.
+runs them, as `make` arranges for `dvc repro`; `dvc` is the one beside it, else the first on PATH.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pipeline.parallel import cpu_count  # noqa: E402
 BIN = Path(sys.executable).parent
-DVC = str(BIN / "dvc")
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+# dvc beside this interpreter (.venv/bin), else the first on PATH (bench/offline_gpu.sh installs it elsewhere)
+DVC = shutil.which("dvc", path=ENV["PATH"]) or "dvc"
 
 
 def timed(args: list[str], cwd: Path) -> float:
@@ -142,6 +145,7 @@ def measure() -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     m = measure()
     p = m["parallel"]
     width = max(len(name) for name in m["stages"])
