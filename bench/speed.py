@@ -6,7 +6,9 @@ the same run (these machines are shared and noisy, so only ratios compare across
    that converts every sample with ToTensor() + Normalize() (and the course's flip and rotation
    for the CNN) through a DataLoader; on a CPU, where the default trains in float32, also with
    `runtime.amp: bf16` (bf16 autocast; fast only on CPUs with bf16 instructions);
-2. the MLP's achieved GFLOP/s while training over the same matrix products run bare;
+2. the MLP's achieved GFLOP/s while training over the same matrix products run bare; every
+   throughput row's achieved GFLOP/s (FLOPs of a training step counted by torch's FlopCounterMode);
+   on a GPU, the bf16 matmul ceiling (8192x8192x8192) and each row's TFLOP/s against it;
 3. a stage's fixed cost (process start, imports, params parsing) over `python -c "import torch"`;
 4. the default `dvc repro` from scratch (wall, peak RSS of the largest process) and a no-op
    `dvc repro` over a trivial one-stage pipeline, and the same for `make repro`'s parallel
@@ -16,8 +18,9 @@ the same run (these machines are shared and noisy, so only ratios compare across
 
     python bench/speed.py [--mnist DIR] [--skip-pipeline] [--seconds S] [--device auto|cpu|cuda]
 
-Prints a table and writes bench/results.json. On a GPU it also measures the bf16 matmul ceiling
-and reports the training's TFLOP/s against it.
+Prints a table and writes bench/results.json (--out elsewhere). On a GPU the throughput rows
+add batch 4096, and every row reports its TFLOP/s against the bf16 matmul ceiling measured in
+the same run. Without a package index on the GPU machine: bench/offline_gpu.sh.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 from pipeline import config  # noqa: E402
 from pipeline.augment import Policy, augment_batch  # noqa: E402
@@ -54,6 +58,7 @@ from pipeline.runtime import configure, resolve_device  # noqa: E402
 from pipeline.train import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch  # noqa: E402
 
 COURSE_BATCH = 20  # the course's MNIST and CIFAR-10 notebooks
+GPU_BATCH = 4096  # on a GPU also a batch that fills it
 SHAPES = {"mlp": ("mnist", (60_000, 1, 28, 28)), "cnn": ("cifar10", (50_000, 3, 32, 32))}
 
 
@@ -95,6 +100,7 @@ def pipeline_step(arch: str, data: Split, batch: int, P: config.Params, device: 
     acc = Accelerator.for_device(device, P.runtime, conv=arch == "cnn")
     model = acc.prepare_model(build_model(arch, p, spec_for(tuple(data.inputs.shape))))
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    runner = acc.runner(model)  # torch.compile'd when runtime.compile is on, as in training
     policy = Policy.from_params(P.augment[SHAPES[arch][0]])
     gen = torch.Generator().manual_seed(0)
     on_device = acc.place(data)
@@ -109,7 +115,7 @@ def pipeline_step(arch: str, data: Split, batch: int, P: config.Params, device: 
         start = state["at"] % (len(data) - chunk)
         state["at"] += chunk
         part = Split(on_device.inputs[start:start + chunk], on_device.labels[start:start + chunk])
-        train_one_epoch(model, part, optimizer, batch, shuffle, MULTICLASS, prepare, autocast=acc.autocast)
+        train_one_epoch(runner, part, optimizer, batch, shuffle, MULTICLASS, prepare, autocast=acc.autocast)
         return chunk
 
     return step
@@ -192,26 +198,49 @@ def course_step(arch: str, data: Split, batch: int, P: config.Params, device: to
     return step
 
 
-def throughput(P: config.Params, device: torch.device, seconds: float, threads: int) -> list[dict]:
+def counted_train_flops(arch: str, P: config.Params, shape: tuple[int, ...], batch: int = 8) -> int:
+    """FLOPs of one training sample (forward and backward of the pipeline's model), counted by
+    torch's FlopCounterMode on a small float32 batch on the CPU."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(arch, P.model(arch), spec_for(shape))
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.rand(batch, *shape[1:], generator=gen), torch.randint(0, 10, (batch,), generator=gen)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() // batch
+
+
+def with_runtime(P: config.Params, **change) -> config.Params:
+    return P.model_copy(update={"runtime": P.runtime.model_copy(update=change)})
+
+
+def throughput(P: config.Params, device: torch.device, seconds: float, threads: int,
+               compiled: bool = False) -> list[dict]:
     rows = []
     for arch, (dataset, shape) in SHAPES.items():
         data = generated(shape)
         own = P.model(arch).batch_size
+        flops = counted_train_flops(arch, P, shape)
+        sizes = {COURSE_BATCH, own, 256} | ({GPU_BATCH} if device.type == "cuda" else set())
         torch.set_num_threads(threads)
         with tempfile.TemporaryDirectory() as tmp:
             course = rate(course_step(arch, data, COURSE_BATCH, P, device, Path(tmp)), seconds, device)
-        runs = [(batch, P, None) for batch in sorted({COURSE_BATCH, own, 256})]
+        runs = [(batch, P, None) for batch in sorted(sizes)]
         if Accelerator.for_device(device, P.runtime, conv=arch == "cnn").autocast is None:
             # Where the default trains in float32 (a CPU), also what `runtime.amp: bf16` gives.
-            bf16 = P.model_copy(update={"runtime": P.runtime.model_copy(update={"amp": "bf16"})})
-            runs += [(batch, bf16, "bf16") for batch in sorted({own, 256})]
-        for batch, params, amp in runs:
+            runs += [(batch, with_runtime(P, amp="bf16"), "bf16") for batch in sorted({own, 256})]
+        if compiled:  # --compile: what `runtime.compile: true` gives (the first chunk, compiling, is not timed)
+            runs += [(batch, with_runtime(P, compile=True), "compile") for batch in sorted({own, 256})]
+        for batch, params, variant in runs:
             fast = rate(pipeline_step(arch, data, batch, params, device), seconds, device)
             rows.append({"model": arch, "data": f"{dataset}-shaped {tuple(shape)}", "batch": batch,
-                         "own_batch": batch == own, "amp": amp, "samples_per_s": round(fast, 1),
+                         "own_batch": batch == own, "amp": "bf16" if variant == "bf16" else None,
+                         "variant": variant, "samples_per_s": round(fast, 1),
                          "course_samples_per_s": round(course, 1), "course_batch": COURSE_BATCH,
-                         "ratio": round(fast / course, 2)})
-            print(f"  {arch} batch {batch:4d}{' bf16' if amp else ''}: {fast:10.0f} samples/s, course loop "
+                         "ratio": round(fast / course, 2), "flops_per_sample": flops,
+                         "achieved_gflops": round(fast * flops / 1e9, 2)})
+            print(f"  {arch} batch {batch:4d}{' ' + variant if variant else ''}: {fast:10.0f} samples/s, course loop "
                   f"{course:8.0f} -> {fast / course:5.1f}x", flush=True)
     return rows
 
@@ -260,7 +289,7 @@ def limit(P: config.Params, rows: list[dict], device: torch.device, seconds: flo
     out = []
     dtype = torch.bfloat16 if Accelerator.for_device(device, P.runtime, conv=False).autocast else torch.float32
     for row in rows:
-        if row["model"] != "mlp" or row["batch"] < 256 or row["amp"]:
+        if row["model"] != "mlp" or row["batch"] < 256 or variant_of(row):
             continue
         achieved = row["samples_per_s"] * flops / 1e9
         ceiling = matmul_gflops(layers, row["batch"], device, dtype, seconds)
@@ -270,6 +299,28 @@ def limit(P: config.Params, rows: list[dict], device: torch.device, seconds: flo
         print(f"  mlp batch {row['batch']}: {achieved:.1f} GFLOP/s training, {ceiling:.1f} bare matmul "
               f"-> {achieved / ceiling:.0%}", flush=True)
     return out
+
+
+def peak_matmul_tflops(device: torch.device, seconds: float, n: int = 8192) -> dict:
+    """The GPU's bf16 ceiling: an n x n x n bf16 matrix product on random data, TFLOP/s."""
+    gen = torch.Generator(device).manual_seed(0)
+    a, b = (torch.randn(n, n, device=device, dtype=torch.bfloat16, generator=gen) for _ in range(2))
+
+    def product() -> int:
+        a @ b
+        return 1
+
+    products = rate(product, seconds, device)
+    tflops = products * 2 * n ** 3 / 1e12
+    print(f"  bf16 matmul {n}x{n}x{n}: {tflops:.0f} TFLOP/s", flush=True)
+    return {"n": n, "dtype": "bfloat16", "tflops": round(tflops, 1)}
+
+
+def against_ceiling(rows: list[dict], ceiling: dict) -> list[dict]:
+    """Each throughput row's achieved TFLOP/s over the bf16 ceiling."""
+    return [{"model": r["model"], "batch": r["batch"], "achieved_tflops": round(r["achieved_gflops"] / 1e3, 3),
+             "ceiling_tflops": ceiling["tflops"], "fraction": round(r["achieved_gflops"] / 1e3 / ceiling["tflops"], 5)}
+            for r in rows]
 
 
 # --- 3. stage overhead --------------------------------------------------------------------
@@ -387,18 +438,30 @@ def accuracy_per_second(P: config.Params, folder: Path, device: torch.device, ta
 # --- report -------------------------------------------------------------------------------
 
 
+VARIANTS = {"bf16": ", `runtime.amp: bf16`", "compile": ", `runtime.compile: true`"}
+
+
+def variant_of(row: dict) -> str | None:
+    """A throughput row's setting beside the defaults (results before `variant` had `amp` only)."""
+    return row.get("variant", row["amp"])
+
+
 def table(results: dict) -> str:
     lines = ["| measure | pipeline | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
     for r in results["throughput"]:
-        target = "" if r["amp"] else "≥ 10× at its own batch" if r["own_batch"] else \
+        target = "" if variant_of(r) else "≥ 10× at its own batch" if r["own_batch"] else \
             "≥ 3× at the same batch" if r["batch"] == COURSE_BATCH else ""
         lines.append(f"| {r['model']} train step, batch {r['batch']}{' (its own)' if r['own_batch'] else ''}"
-                     f"{', `runtime.amp: bf16`' if r['amp'] else ''} | "
+                     f"{VARIANTS[variant_of(r)] if variant_of(r) else ''} | "
                      f"{r['samples_per_s']:,.0f} samples/s | course loop, batch {r['course_batch']}: "
                      f"{r['course_samples_per_s']:,.0f} samples/s | {r['ratio']:.1f}× | {target} |")
     for r in results["limit"]:
         lines.append(f"| mlp training, batch {r['batch']} ({r['dtype']}) | {r['achieved_gflops']:.1f} GFLOP/s | "
                      f"the same matmuls bare: {r['matmul_gflops']:.1f} GFLOP/s | {r['fraction']:.0%} | ≥ 40 % |")
+    if (c := results.get("bf16_ceiling")):
+        for r in results["gpu_fraction"]:
+            lines.append(f"| {r['model']} training, batch {r['batch']} | {r['achieved_tflops']:.2f} TFLOP/s | "
+                         f"bf16 matmul {c['n']}³: {c['tflops']:.0f} TFLOP/s | {r['fraction']:.2%} | |")
     s = results["stage_overhead"]
     lines.append(f"| slowest stage start ({s['worst_stage']}) | {s['stages_s'][s['worst_stage']]:.2f} s | "
                  f"`import torch`: {s['import_torch_s']:.2f} s | +{s['worst_extra_s']:.2f} s | ≤ +1 s |")
@@ -431,6 +494,8 @@ def main() -> None:
     ap.add_argument("--skip-pipeline", action="store_true", help="skip the from-scratch `dvc repro` (minutes)")
     ap.add_argument("--seconds", type=float, default=4.0, help="time per throughput measurement")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--compile", action="store_true", help="also rows with `runtime.compile: true` (torch.compile; "
+                                                          "a minute or more of compiling)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = ap.parse_args()
 
@@ -443,9 +508,12 @@ def main() -> None:
                                  "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
                                  "torch": torch.__version__, "python": platform.python_version()}}
     print("1. training throughput", flush=True)
-    results["throughput"] = throughput(P, device, args.seconds, threads)
+    results["throughput"] = throughput(P, device, args.seconds, threads, args.compile)
     print("2. distance to the matmul limit", flush=True)
     results["limit"] = limit(P, results["throughput"], device, args.seconds)
+    if device.type == "cuda":
+        results["bf16_ceiling"] = peak_matmul_tflops(device, args.seconds)
+        results["gpu_fraction"] = against_ceiling(results["throughput"], results["bf16_ceiling"])
     print("3. stage overhead", flush=True)
     results["stage_overhead"] = stage_overhead()
     if not args.skip_pipeline:

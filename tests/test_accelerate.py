@@ -4,7 +4,9 @@ default, forced here on the CPU) trains."""
 from __future__ import annotations
 
 import math
+import shutil
 
+import pytest
 import torch
 
 from pipeline.accelerate import Accelerator
@@ -59,3 +61,20 @@ def test_channels_last_is_for_convolutional_models_on_a_gpu_only():
     assert Accelerator.for_device(gpu, runtime, conv=True).channels_last
     assert not Accelerator.for_device(gpu, runtime, conv=False).channels_last
 
+
+
+@pytest.mark.slow
+def test_runtime_compile_trains_the_module_that_is_saved():
+    """`runtime.compile: true` trains through torch.compile (inductor; on a CPU it needs a C compiler)
+    and updates the very parameters that the checkpoint saves."""
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("torch.compile on a CPU needs a C compiler (cc/gcc); none here")
+    acc = Accelerator.for_device(CPU, RuntimeParams(deterministic="auto", compile=True), conv=False)
+    p, model = tiny_model("mlp")
+    runner = acc.runner(model)
+    assert acc.compile and runner is not model
+    optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    before = [t.detach().clone() for t in model.parameters()]
+    out = train_one_epoch(runner, tiny_data(), optimizer, 32, torch.Generator().manual_seed(0))
+    assert math.isfinite(out["loss"]) and 0 <= out["accuracy"] <= 1
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -87,3 +87,36 @@ def test_table_renders_the_committed_results(speed):
     assert f"{results['limit'][0]['achieved_gflops']:.1f} GFLOP/s" in text
     if "pipeline" in results:
         assert f"| {results['pipeline']['total_s']:.0f} s, peak RSS" in text
+
+
+def test_counted_flops_agree_with_the_layers_arithmetic(speed, params):
+    # FlopCounterMode counts what autograd runs: for the MLP exactly the hand count above
+    assert speed.counted_train_flops("mlp", params, (1, 1, 28, 28)) == speed.train_flops_per_sample(
+        speed.mlp_layers(params))
+    # a CNN's backward costs about twice its forward (less: the first conv needs no input gradient)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    shape = (1, 3, 32, 32)
+    model = speed.build_model("cnn", params.model("cnn"), speed.spec_for(shape))
+    with FlopCounterMode(display=False) as forward, torch.no_grad():
+        model(torch.rand(8, *shape[1:]))
+    per_sample = forward.get_total_flops() // 8
+    assert 2 * per_sample < speed.counted_train_flops("cnn", params, shape) < 3 * per_sample
+
+
+def test_gpu_rows_render_against_the_bf16_ceiling(speed):
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    rows = [r | {"achieved_gflops": 5000.0} for r in results["throughput"]]
+    results["bf16_ceiling"] = {"n": 8192, "dtype": "bfloat16", "tflops": 800.0}
+    results["gpu_fraction"] = speed.against_ceiling(rows, results["bf16_ceiling"])
+    assert results["gpu_fraction"][0]["fraction"] == 5.0 / 800.0
+    assert "| 5.00 TFLOP/s | bf16 matmul 8192³: 800 TFLOP/s | 0.62% |" in speed.table(results)
+
+
+def test_setting_rows_render_with_their_setting_and_without_a_target(speed):
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    row = results["throughput"][1] | {"amp": None, "variant": "compile"}
+    results["throughput"] = [row]
+    line = speed.table(results).splitlines()[2]
+    assert "(its own), `runtime.compile: true` |" in line and line.endswith("|  |")
+    assert speed.variant_of({"amp": "bf16"}) == "bf16"  # rows written before `variant` existed
