@@ -46,7 +46,7 @@ test: $(STAMP)
 	$(RUN) python -m pytest
 
 # Speed, each figure beside a baseline from the same run: prints a table, writes bench/results.json
-# (about 15 minutes: it includes the whole pipeline from scratch; BENCH_ARGS=--skip-pipeline skips that).
+# (10-12 minutes on 2 cores: it includes the whole pipeline from scratch twice; BENCH_ARGS=--skip-pipeline skips that).
 bench: $(STAMP)
 	$(RUN) python bench/speed.py $(BENCH_ARGS)
 
