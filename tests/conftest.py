@@ -8,6 +8,7 @@ import copy
 import gzip
 import hashlib
 import http.server
+import importlib.util
 import io
 import os
 import pickle
@@ -25,6 +26,15 @@ import yaml
 from pipeline.config import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(relative: str):
+    """A script that is not a package module (bench/*.py), imported from its file for testing."""
+    path = ROOT / relative
+    spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _find_shared_data() -> Path | None:

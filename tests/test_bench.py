@@ -6,7 +6,6 @@ figures themselves are measured by `make bench`, never asserted here.)"""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 
 import numpy as np
@@ -14,17 +13,14 @@ import pytest
 import torch
 
 from pipeline import config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
 def speed():
-    spec = importlib.util.spec_from_file_location("bench_speed", ROOT / "bench" / "speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/speed.py")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ index and running the benchmark with the interpreter it is given."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -14,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 SCRIPT = ROOT / "bench" / "offline_gpu.sh"
 
 
 @pytest.fixture(scope="module")
 def wheelhouse():
-    spec = importlib.util.spec_from_file_location("bench_wheelhouse", ROOT / "bench" / "wheelhouse.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/wheelhouse.py")
 
 
 def test_have_file_names_are_read_from_pip_freeze_output(wheelhouse, tmp_path):
