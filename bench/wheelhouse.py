@@ -92,7 +92,8 @@ def download(need: list[str], python: str, dest: Path) -> None:
         run([*pip, "wheel", "--no-deps", "--wheel-dir", dest, req])
         built = [w.name for w in dest.glob(f"{canonical(requirement_name(req)).replace('-', '_')}-*.whl")]
         if not built or not all(name.endswith("-py3-none-any.whl") or "-py2.py3-none-any" in name for name in built):
-            raise SystemExit(f"{req} is published as source only and did not build into a pure-Python wheel: {built}")
+            raise SystemExit(f"{req}: no binary wheel for CPython {python} on x86-64 Linux, and its source builds "
+                             f"no pure-Python wheel ({built}); check --python")
 
 
 def main() -> None:
