@@ -16,9 +16,8 @@ RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 setup: $(STAMP)
 
 # --compile-bytecode: write every installed module's .pyc now. Without it, a machine that sets
-# PYTHONDONTWRITEBYTECODE (this one does, as many container images do) compiles torch and
-# dvc from source in every process: `import torch` 3.2 s instead of 1.7 s, a no-op `dvc repro`
-# 2.7 s instead of 1.6 s (bench/speed.py, stage overhead; bench/stage_times.py).
+# PYTHONDONTWRITEBYTECODE (as many container images do) compiles torch and dvc from source in
+# every process, which slows every stage's start and every `dvc repro` (figures: bench/README.md).
 $(STAMP): pyproject.toml uv.lock Makefile
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	@$(VENV)/bin/uv --version 2>/dev/null | grep -q " $(UV_VERSION)" || \
@@ -28,7 +27,7 @@ $(STAMP): pyproject.toml uv.lock Makefile
 	@touch $@
 
 check: $(STAMP)
-	$(RUN) python -m pipeline.config params.yaml
+	$(RUN) python -m pipeline.check params.yaml
 
 # `dvc repro` runs one stage at a time; pipeline/parallel.py runs every stage whose inputs are
 # ready at once, each through `dvc repro --single-item`, up to JOBS at a time (default: one per
@@ -46,7 +45,8 @@ test: $(STAMP)
 	$(RUN) python -m pytest
 
 # Speed, each figure beside a baseline from the same run: prints a table, writes bench/results.json
-# (10-12 minutes on 2 cores: it includes the whole pipeline from scratch twice; BENCH_ARGS=--skip-pipeline skips that).
+# (minutes: it includes the whole pipeline from scratch twice; BENCH_ARGS=--skip-pipeline skips that;
+# how long it takes: bench/README.md).
 bench: $(STAMP)
 	$(RUN) python bench/speed.py $(BENCH_ARGS)
 

@@ -1,2 +1,1 @@
-"""Library behind the DVC stages: data sources, normalization, augmentation, models, training,
-evaluation and export. Stage scripts in `stages/` are thin wrappers around these modules."""
+"""Library behind the DVC stages (stages/ holds one thin script per stage)."""

@@ -1,9 +1,9 @@
 """How a model and its data go on the device, and what runs fast there.
 
 On a CPU everything stays as it is. On CUDA: bf16 autocast for the training steps
-(`runtime.amp`), channels_last for convolutional models (`runtime.channels_last`), whole splits
+(`accelerate.amp`), channels_last for convolutional models (`accelerate.channels_last`), whole splits
 kept on the GPU when they fit (else in pinned host memory, each batch copied without blocking),
-and `torch.compile` when `runtime.compile` asks for it. Evaluation and export stay in float32."""
+and `torch.compile` when `accelerate.compile` asks for it. Evaluation and export stay in float32."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline.config import RuntimeParams
+from pipeline.schema.runtime import AccelerateParams
 from pipeline.data.store import Split
 
 
@@ -26,7 +26,7 @@ class Accelerator:
     compile: bool = False
 
     @classmethod
-    def for_device(cls, device: torch.device, p: RuntimeParams, conv: bool) -> "Accelerator":
+    def for_device(cls, device: torch.device, p: AccelerateParams, conv: bool) -> "Accelerator":
         cuda = device.type == "cuda"
         bf16 = p.amp == "bf16" or (p.amp == "auto" and cuda and torch.cuda.is_bf16_supported())
         return cls(device, torch.bfloat16 if bf16 else None, cuda and conv and p.channels_last, p.compile)

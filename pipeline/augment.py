@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.config import AugmentParams
-from pipeline.io import atomic_open, read_json, write_json
+from pipeline.core.io import atomic_open, read_json, write_json
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Policy:
     seed: int
 
     @classmethod
-    def from_params(cls, p: AugmentParams) -> "Policy":
+    def from_params(cls, p: Any) -> "Policy":
         return cls(p.rotation_deg, p.translate, (p.scale[0], p.scale[1]), p.hflip, p.seed)
 
     @property

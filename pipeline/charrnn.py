@@ -15,14 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.checkpoint import load_checkpoint, save_checkpoint
-from pipeline.config import CharRNNParams
-from pipeline.errors import ConfigError
-from pipeline.io import atomic_open, write_json
+from pipeline.schema.charrnn import Params as CharRNNParams, Sampling
+from pipeline.core.errors import ConfigError
+from pipeline.core.io import atomic_open, write_json
 from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN
 from pipeline.runtime import resolve_device, seed_everything
-from pipeline.train import TrainResult, fit
+from pipeline.train import OPTIMIZERS, TrainResult, fit
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def train_charrnn(name: str, p: CharRNNParams, tokens: dict[str, torch.Tensor], 
     _check_length(val, p, "validation", f"charrnn.{name}")
     spec = {"chars": vocab["chars"]}
     model = build_model("charrnn", p, spec).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
+    optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     meta = {"model": name, "family": "charrnn", "arch": "charrnn", "params": p.model_dump(), "spec": spec,
             "dataset": vocab["dataset"], "text_md5": vocab["text_md5"]}
     log.info("%s on %s: %s training / %s validation characters, vocabulary %d, device %s", name, vocab["dataset"],
@@ -107,10 +107,10 @@ def sample(model: CharRNN, chars: list[str], prime: str, length: int, top_k: int
     return "".join(out)
 
 
-def evaluate_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], metrics_json: str | Path,
-                     samples_txt: str | Path) -> dict:
+def evaluate_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], sampling: Sampling,
+                     metrics_json: str | Path, samples_txt: str | Path) -> dict:
     """Validation loss, perplexity, next-character accuracy, macro precision and recall; then
-    seeded samples. Metrics are written last."""
+    seeded samples (the sample section's settings). Metrics are written last."""
     model, ckpt = load_checkpoint(checkpoint)
     p = CharRNNParams.model_validate(ckpt["params"])
     val = tokens["val"].long()
@@ -128,11 +128,12 @@ def evaluate_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], me
     present = (matrix.sum(0) + matrix.sum(1)) > 0  # macro over the characters that occur or are predicted
     scores = per_class_scores(matrix)
     precision, recall = scores["precision"][present].mean(), scores["recall"][present].mean()
-    gen = torch.Generator().manual_seed(p.seed)
-    texts = [sample(model, ckpt["spec"]["chars"], p.prime, p.sample_length, p.top_k, gen) for _ in range(p.samples)]
+    s = sampling
+    gen = torch.Generator().manual_seed(s.seed)
+    texts = [sample(model, ckpt["spec"]["chars"], s.prime, s.length, s.top_k, gen) for _ in range(s.samples)]
     with atomic_open(samples_txt) as fh:
         for i, text in enumerate(texts, 1):
-            fh.write(f"--- sample {i} (prime {p.prime!r}, top_k {p.top_k}, seed {p.seed}) ---\n{text}\n\n")
+            fh.write(f"--- sample {i} (prime {s.prime!r}, top_k {s.top_k}, seed {s.seed}) ---\n{text}\n\n")
     r = lambda v: round(float(v), 6)  # noqa: E731
     metrics = {"best_epoch": ckpt["epoch"], "val": {"loss": r(loss), "perplexity": r(torch.tensor(loss).exp()),
                                                      "accuracy": r((y_true == y_pred).double().mean()),

@@ -10,12 +10,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from pipeline.config import ALL_ARCHS
-from pipeline.errors import DataError
-from pipeline.io import load_torch, save_torch
-from pipeline.models import build_model
+from pipeline.core.errors import ConfigError, DataError
+from pipeline.core.io import load_torch, save_torch
+from pipeline.models import rebuild
 
-FORMAT = 2
+FORMAT = 3  # 3: sampling settings left the char-RNN's params (they are the sample section's)
 
 
 def to_cpu(obj: Any) -> Any:
@@ -37,20 +36,15 @@ def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer: torch.opti
                 "optimizer_state": to_cpu(optimizer.state_dict()) if optimizer is not None else None}, path)
 
 
-def rebuild(ckpt: dict[str, Any]) -> nn.Module:
-    params = ALL_ARCHS[ckpt["arch"]].model_validate(ckpt["params"])
-    return build_model(ckpt["arch"], params, ckpt["spec"])
-
-
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model a checkpoint describes, in eval mode on the CPU, and return it with the
     checkpoint's contents."""
     try:
         ckpt = load_torch(path)
-        if ckpt.get("format") != FORMAT:
-            raise ValueError(f"format {ckpt.get('format')!r}, expected {FORMAT}")
-        model = rebuild(ckpt)
+        if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+            raise ValueError(f"format {ckpt.get('format') if isinstance(ckpt, dict) else None!r}, expected {FORMAT}")
+        model = rebuild(ckpt["arch"], ckpt["params"], ckpt["spec"])
         model.load_state_dict(ckpt["model_state"])
-    except (OSError, RuntimeError, KeyError, ValueError, AttributeError) as err:
+    except (OSError, RuntimeError, KeyError, ValueError, AttributeError, ConfigError) as err:
         raise DataError(f"{path}: not a usable checkpoint ({err}); rerun its train stage") from None
     return model.eval(), ckpt

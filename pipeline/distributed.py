@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline.errors import TrainingError
+from pipeline.core.errors import TrainingError
 
 log = logging.getLogger(__name__)
 

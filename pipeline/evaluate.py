@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from pipeline.checkpoint import load_checkpoint
 from pipeline.data.store import relabel
-from pipeline.io import atomic_open, write_csv, write_json
+from pipeline.core.io import atomic_open, write_csv, write_json
 from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import predict
 

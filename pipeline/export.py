@@ -25,12 +25,15 @@ import torch
 from torch import nn
 
 from pipeline.checkpoint import load_checkpoint
-from pipeline.config import CharRNNParams
-from pipeline.errors import ExportError
-from pipeline.io import write_json
+from pipeline.core.errors import PipelineError
+from pipeline.core.io import write_json
 from pipeline.models import as_float
 
 log = logging.getLogger(__name__)
+
+
+class ExportError(PipelineError):
+    """An exported model does not reproduce the eager model's outputs."""
 
 
 @dataclass
@@ -185,39 +188,3 @@ def export_classifier(checkpoint: str | Path, test_inputs: torch.Tensor, out_dir
                       batch_size: int) -> dict:
     model, ckpt = load_checkpoint(checkpoint)
     return export_all(model, batch_signature(test_inputs, batch_size), out_dir, atol, classifier_metadata(ckpt))
-
-
-def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_dir: str | Path, atol: float) -> dict:
-    """TorchScript and torch.export of model(x, h, c), batch and length dynamic, checked on windows
-    of the validation text; metadata carries the vocabulary."""
-    model, ckpt = load_checkpoint(checkpoint)
-    p = CharRNNParams.model_validate(ckpt["params"])
-    val = tokens["val"].long()
-    rows = min(4, (len(val) - 1) // p.seq_length)
-    x = val[: rows * p.seq_length].view(rows, p.seq_length)
-    h, c = model.init_state(rows)
-    dyn = torch.export.Dim.DYNAMIC
-    ex_h, ex_c = model.init_state(2)
-    # TorchScript takes any batch and length. torch.export specializes nn.LSTM's sequence length,
-    # so the .pt2 takes one character per call (text generation feeds them one at a time); its
-    # parity is checked step by step from the states the eager model reaches on real text.
-    steps = []
-    with torch.no_grad():
-        sh, sc = h, c
-        for t in range(8):
-            steps.append((x[:, t:t + 1], sh, sc))
-            _, sh, sc = model(x[:, t:t + 1], sh, sc)
-    signatures = {
-        "torchscript": Signature((torch.zeros(2, 5, dtype=torch.int64), ex_h, ex_c), (),
-                                 [(x, h, c), (x[:1, :7], h[:, :1], c[:, :1])]),
-        "torch_export": Signature((torch.zeros(2, 1, dtype=torch.int64), ex_h, ex_c), ({0: dyn}, {1: dyn}, {1: dyn}),
-                                  steps),
-    }
-    metadata = {"model": ckpt["model"], "arch": "charrnn", "dataset": ckpt["dataset"],
-                "vocabulary": ckpt["spec"]["chars"],
-                "input": {"x": "int64 (batch, time): indices into vocabulary; time is 1 for model.pt2",
-                          "h, c": f"float32 ({p.layers}, batch, {p.hidden}): LSTM state; zeros to start"},
-                "output": {"logits": "(batch, time, vocabulary): next-character scores", "h, c": "the new state"},
-                "trained": {"params": ckpt["params"], "best_epoch": ckpt["epoch"], "val": ckpt["metrics"],
-                            "sequence_length": p.seq_length}}
-    return export_all(model, signatures, out_dir, atol, metadata)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from pipeline.io import atomic_open
+from pipeline.core.io import atomic_open
 
 # Beside DVC's own temporary files: per machine, never versioned.
 SECONDS_FILE = Path(".dvc/tmp/stage-seconds.json")

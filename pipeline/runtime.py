@@ -9,8 +9,8 @@ import random
 import numpy as np
 import torch
 
-from pipeline.config import RuntimeParams
-from pipeline.errors import ConfigError
+from pipeline.schema.runtime import RuntimeParams
+from pipeline.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +35,24 @@ def resolve_device(spec: str, key: str) -> torch.device:
     return device
 
 
-def configure(p: RuntimeParams, device_spec: str) -> bool:
+def configure(p: RuntimeParams, device_spec: str, key: str) -> bool:
     """Apply runtime params before a stage computes; returns whether it runs deterministically.
+    `key` names the device setting in errors (e.g. train.cnn.device).
 
     On a CPU, deterministic means single-threaded: MKL's matrix products split their sums by
-    thread, so the same training gave different weights with 1 and 2 threads (bench/determinism.py
-    measured it, and that switching oneDNN off was not enough). On a GPU it means cuDNN's and
-    cuBLAS's deterministic modes, and ops without a deterministic kernel raise an error."""
-    device = resolve_device(device_spec, "device")
+    thread, so the same training gives different weights with 1 and 2 threads (bench/determinism.py
+    measures it; switching oneDNN off is not enough). On a GPU it means cuDNN's and cuBLAS's
+    deterministic modes, and ops without a deterministic kernel raise an error. Otherwise torch
+    uses as many threads as OMP_NUM_THREADS says (make repro sets it per stage), else one per core:
+    how many cores to use is the machine's business, not a param that could make stages stale."""
+    device = resolve_device(device_spec, key)
     on = p.deterministic == "on" or (p.deterministic == "auto" and device.type == "cpu")
     if on:
         torch.set_num_threads(1)
-        if device.type == "cuda":  # (on a CPU this would import torch's compiler for nothing: 4 s)
+        if device.type == "cuda":  # (on a CPU this would import torch's compiler for nothing)
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
-    elif p.threads:
-        torch.set_num_threads(p.threads)
     log.info("runtime: %s, %d thread(s), device %s", "deterministic" if on else "fast", torch.get_num_threads(), device)
     return on
-

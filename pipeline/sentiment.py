@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 
 from pipeline.checkpoint import save_checkpoint
-from pipeline.config import SentimentParams
+from pipeline.schema.sentiment import Params as SentimentParams
 from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.runtime import resolve_device, seed_everything
-from pipeline.train import BINARY, TrainResult, evaluate, fit, train_one_epoch
+from pipeline.train import BINARY, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +25,13 @@ def train_sentiment(name: str, p: SentimentParams, train: Split, val: Split, voc
     spec = {"vocab_size": len(vocab["words"]) + 2, "seq_length": vocab["seq_length"], "classes": vocab["classes"],
             "binary": True, "probabilistic": True}
     model = build_model("sentiment", p, spec).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=p.lr)
+    optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     train_d = Split(train.inputs.to(device), train.labels.to(device))
     val_d = Split(val.inputs.to(device), val.labels.to(device))
     shuffle = torch.Generator().manual_seed(p.seed)
     meta = {"model": name, "family": "sentiment", "arch": "sentiment", "params": p.model_dump(), "spec": spec,
             "dataset": vocab["dataset"], "vocab": vocab["words"],
-            "metrics_extra": {"synthetic_data": int(vocab["source"] == "synthetic_reviews")}}
+            "metrics_extra": {"synthetic_data": int(vocab["synthetic"])}}
     log.info("%s on %s: %d train / %d val reviews, vocabulary %d, device %s", name, vocab["dataset"], len(train),
              len(val), spec["vocab_size"], device)
 

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from pipeline.backbones import IMAGENET_MEAN, IMAGENET_STD, describe, load_torchvision
-from pipeline.config import StyleParams
-from pipeline.errors import ConfigError, DataError
-from pipeline.io import atomic_open, write_csv, write_json
+from pipeline.backbone_file import read_backbone, torchvision_weights
+from pipeline.schema.style import StyleParams
+from pipeline.core.errors import ConfigError, DataError
+from pipeline.core.io import atomic_open, write_csv, write_json
 from pipeline.runtime import resolve_device, seed_everything
+from pipeline.vision import IMAGENET_MEAN, IMAGENET_STD
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,11 @@ def run_style_transfer(name: str, p: StyleParams, photos: str | Path, vgg_file: 
 
     seed_everything(p.seed)
     device = resolve_device(p.device, f"style.{name}.device")
-    desc = describe(vgg_file)
-    vgg = load_torchvision(vgg_file, "vgg19").features.to(device).eval()
+    desc = read_backbone(vgg_file)
+    if desc is None or desc["arch"] != "vgg19":
+        raise ConfigError(f"style.{name}.vgg: {vgg_file} is not a VGG19 backbone file; name a backbones entry with "
+                          "arch vgg19")
+    vgg = torchvision_weights(desc).features.to(device).eval()
     for param in vgg.parameters():
         param.requires_grad_(False)
     content = load_photo(Path(photos) / p.content, p.size).to(device)

@@ -12,11 +12,12 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.checkpoint import save_checkpoint
-from pipeline.config import LogRegParams, PerceptronParams
+from pipeline.schema.logreg import Params as LogRegParams
+from pipeline.schema.perceptron import Params as PerceptronParams
 from pipeline.data.store import DatasetInfo, Split
 from pipeline.models import TabularClassifier, build_model
 from pipeline.runtime import seed_everything
-from pipeline.train import BINARY, Objective, TrainResult, evaluate, fit, train_one_epoch
+from pipeline.train import BINARY, OPTIMIZERS, Objective, TrainResult, evaluate, fit, train_one_epoch
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def train_tabular(name: str, p: LogRegParams | PerceptronParams, train: Split, v
     meta = {"model": name, "family": "tabular", "arch": p.arch, "params": p.model_dump(), "spec": spec,
             "dataset": info.dataset}
     if logreg:
-        optimizer = torch.optim.SGD(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+        optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
         batch = p.batch_size or len(train)  # null: full-batch gradient descent
         run_epoch = lambda: train_one_epoch(model, train, optimizer, batch, shuffle, BINARY)  # noqa: E731
     else:

@@ -22,15 +22,16 @@ from torch import nn
 
 from pipeline.data.store import Split
 from pipeline.distributed import SINGLE, World, all_sum, shard
-from pipeline.errors import TrainingError
-from pipeline.io import write_csv
+from pipeline.core.errors import TrainingError
+from pipeline.core.io import write_csv
 from pipeline.models import as_float, predict
 
 log = logging.getLogger(__name__)
 
+# optimizer name (params key `optimizer`, pipeline.schema.optim) -> the optimizer over `ps` with params `p`
 OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], Any], torch.optim.Optimizer]] = {
     "sgd": lambda ps, p: torch.optim.SGD(ps, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay),
-    "adam": lambda ps, p: torch.optim.Adam(ps, lr=p.lr, weight_decay=getattr(p, "weight_decay", 0.0)),
+    "adam": lambda ps, p: torch.optim.Adam(ps, lr=p.lr, weight_decay=p.weight_decay),
     "adamw": lambda ps, p: torch.optim.AdamW(ps, lr=p.lr, weight_decay=p.weight_decay),
 }
 

@@ -1,12 +1,23 @@
-"""Stage download@<dataset>: the dataset's upstream files, verified, into one folder."""
+"""Stage download@<dataset>: the dataset's upstream files, verified, into one folder, and the facts
+about them that later stages need."""
 
-from pipeline import cli
+from dataclasses import asdict
+
+from pipeline.core import cli, params
+from pipeline.core.io import write_json
 from pipeline.data.fetch import fetch_dataset
+from pipeline.data.sources import facts, read_source
+from pipeline.schema.download import DownloadParams
 
 
 def main() -> None:
-    args, params = cli.arguments(__doc__, "dataset", ("out", "folder that receives the upstream files"))
-    fetch_dataset(args.dataset, params.dataset("download", args.dataset), args.out)
+    args, raw = cli.arguments(__doc__, "dataset", ("dataset-dir", "the dataset's folder: datasets/<name>/"),
+                              ("out", "output: folder of the upstream files"),
+                              ("facts", "output: what later stages need to know (JSON)"))
+    cfg = params.entry(raw, "download", args.dataset, DownloadParams)
+    source = read_source(args.dataset_dir, args.dataset, cfg.source)
+    fetch_dataset(args.dataset, source, cfg, args.dataset_dir, args.out)
+    write_json(args.facts, asdict(facts(args.dataset, source, cfg.source)))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
 """Stage evaluate_charrnn@<model>: validation loss, perplexity, next-character accuracy, macro
-precision and recall, and seeded text samples (top-k sampling from a prime)."""
+precision and recall, and seeded text samples (top-k sampling from a prime: the sample section)."""
 
-from pipeline import cli
-from pipeline.runtime import configure
 from pipeline.charrnn import evaluate_charrnn
-from pipeline.io import load_torch
+from pipeline.core import cli, params
+from pipeline.core.io import load_torch
+from pipeline.runtime import configure
+from pipeline.schema.charrnn import Sampling
+from pipeline.schema.runtime import RuntimeParams
 
 
 def main() -> None:
-    args, params = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint"), ("tokens", "encoded corpus"),
-                                 ("metrics", "output: metrics JSON"), ("samples", "output: generated text"))
-    configure(params.runtime, "cpu")
-    evaluate_charrnn(args.checkpoint, load_torch(args.tokens), args.metrics, args.samples)
+    args, raw = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint"), ("tokens", "encoded corpus"),
+                              ("metrics", "output: metrics JSON"), ("samples", "output: generated text"))
+    sampling = params.entry(raw, "sample", args.model, Sampling)
+    configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"sample.{args.model}")
+    evaluate_charrnn(args.checkpoint, load_torch(args.tokens), sampling, args.metrics, args.samples)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,18 @@
 """Stage train_sentiment@<model>: the sentiment LSTM on encoded reviews."""
 
-from pipeline import cli
-from pipeline.runtime import configure
+from pipeline.core import cli, params
+from pipeline.core.io import read_json
 from pipeline.data.store import load_split
-from pipeline.io import read_json
+from pipeline.runtime import configure
+from pipeline.schema.runtime import RuntimeParams
 from pipeline.sentiment import train_sentiment
 
 
 def main() -> None:
-    args, params = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
-                                 ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS)
-    p = params.model(args.model, "sentiment")
-    configure(params.runtime, p.device)
+    args, raw = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
+                              ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS)
+    p = params.entry(raw, "sentiment", args.model)
+    configure(params.section(raw, "runtime", RuntimeParams), p.device, f"sentiment.{args.model}.device")
     train_sentiment(args.model, p, load_split(args.train), load_split(args.val), read_json(args.vocab),
                     args.checkpoint, args.loss_curve, args.accuracy_curve)
 

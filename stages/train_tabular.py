@@ -1,17 +1,18 @@
 """Stage train_tabular@<model>: logistic regression by gradient descent, or the perceptron by the
 course's perceptron trick, on a table."""
 
-from pipeline import cli
-from pipeline.runtime import configure
+from pipeline.core import cli, params
 from pipeline.data.store import load_split, read_info
+from pipeline.runtime import configure
+from pipeline.schema.runtime import RuntimeParams
 from pipeline.tabular import train_tabular
 
 
 def main() -> None:
-    args, params = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
-                                 ("stats", "dataset stats JSON"), *cli.TRAINING_OUTPUTS)
-    p = params.model(args.model, "tabular")
-    configure(params.runtime, "cpu")
+    args, raw = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
+                              ("stats", "dataset stats JSON"), *cli.TRAINING_OUTPUTS)
+    p = params.entry(raw, "tabular", args.model)
+    configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"tabular.{args.model}")
     train_tabular(args.model, p, load_split(args.train), load_split(args.val), read_info(args.stats),
                   args.checkpoint, args.loss_curve, args.accuracy_curve)
 

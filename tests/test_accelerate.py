@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from pipeline.accelerate import Accelerator
-from pipeline.config import RuntimeParams
 from pipeline.data.store import Split
 from pipeline.models import build_model
+from pipeline.schema.runtime import AccelerateParams
 from pipeline.train import OPTIMIZERS, train_one_epoch
 from tests.conftest import small_train_params
 
@@ -32,7 +32,7 @@ def tiny_model(arch: str = "cnn"):
 
 
 def test_on_a_cpu_nothing_changes_by_default():
-    acc = Accelerator.for_device(CPU, RuntimeParams(deterministic="auto"), conv=True)
+    acc = Accelerator.for_device(CPU, AccelerateParams(), conv=True)
     assert acc.autocast is None and not acc.channels_last and not acc.compile
     data = tiny_data()
     assert acc.place(data) is data
@@ -41,7 +41,7 @@ def test_on_a_cpu_nothing_changes_by_default():
 
 
 def test_bf16_autocast_trains_and_keeps_float32_weights():
-    acc = Accelerator.for_device(CPU, RuntimeParams(deterministic="auto", amp="bf16"), conv=True)
+    acc = Accelerator.for_device(CPU, AccelerateParams(amp="bf16"), conv=True)
     assert acc.autocast == torch.bfloat16
     p, model = tiny_model()
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
@@ -53,23 +53,23 @@ def test_bf16_autocast_trains_and_keeps_float32_weights():
 
 
 def test_channels_last_is_for_convolutional_models_on_a_gpu_only():
-    runtime = RuntimeParams(deterministic="auto")
+    defaults = AccelerateParams()
     gpu = torch.device("cuda")  # the settings only; nothing is allocated
     assert Accelerator(gpu, None, True).prepare_input(torch.zeros(2, 3, 4, 4)).is_contiguous(
         memory_format=torch.channels_last)
-    assert not Accelerator.for_device(CPU, runtime, conv=True).channels_last
-    assert Accelerator.for_device(gpu, runtime, conv=True).channels_last
-    assert not Accelerator.for_device(gpu, runtime, conv=False).channels_last
+    assert not Accelerator.for_device(CPU, defaults, conv=True).channels_last
+    assert Accelerator.for_device(gpu, defaults, conv=True).channels_last
+    assert not Accelerator.for_device(gpu, defaults, conv=False).channels_last
 
 
 
 @pytest.mark.slow
-def test_runtime_compile_trains_the_module_that_is_saved():
-    """`runtime.compile: true` trains through torch.compile (inductor; on a CPU it needs a C compiler)
+def test_accelerate_compile_trains_the_module_that_is_saved():
+    """`accelerate.compile: true` trains through torch.compile (inductor; on a CPU it needs a C compiler)
     and updates the very parameters that the checkpoint saves."""
     if not (shutil.which("cc") or shutil.which("gcc")):
         pytest.skip("torch.compile on a CPU needs a C compiler (cc/gcc); none here")
-    acc = Accelerator.for_device(CPU, RuntimeParams(deterministic="auto", compile=True), conv=False)
+    acc = Accelerator.for_device(CPU, AccelerateParams(compile=True), conv=False)
     p, model = tiny_model("mlp")
     runner = acc.runner(model)
     assert acc.compile and runner is not model

@@ -11,26 +11,31 @@ import torch
 
 from pipeline.charrnn import batches, evaluate_charrnn, sample, train_charrnn
 from pipeline.checkpoint import load_checkpoint
-from pipeline.config import CharRNNParams, DownloadParams, EncodeTextParams, read_yaml
-from pipeline.data.fetch import fetch_dataset
+from pipeline.core.errors import ConfigError
+from pipeline.core.io import load_torch
+from pipeline.core.params import read_yaml
 from pipeline.data.text import encode_text_dataset
-from pipeline.errors import ConfigError
-from pipeline.export import export_charrnn
-from pipeline.io import load_torch
-from tests.conftest import ROOT
+from pipeline.export_charrnn import export_charrnn
+from pipeline.schema.charrnn import Params, Sampling
+from pipeline.schema.encode import EncodeTextParams
+from tests.conftest import ROOT, fetch
 
 
-def small_params(**kw) -> CharRNNParams:
+def small_params(**kw) -> Params:
     p = read_yaml(ROOT / "params.yaml")["charrnn"]["charrnn"]
-    return CharRNNParams.model_validate(p | dict(hidden=32, layers=2, seq_length=20, batch_size=8, epochs=2,
-                                                 sample_length=40, samples=2) | kw)
+    return Params.model_validate(p | dict(hidden=32, layers=2, seq_length=20, batch_size=8, epochs=2) | kw)
+
+
+def small_sampling(**kw) -> Sampling:
+    s = read_yaml(ROOT / "params.yaml")["sample"]["charrnn"]
+    return Sampling.model_validate(s | dict(length=40, samples=2) | kw)
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
-    fetch_dataset("pydoc", DownloadParams(source="pydoc_topics"), root / "raw")
-    vocab = encode_text_dataset("pydoc", "pydoc_topics", root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=30000),
+    facts = fetch("pydoc", root / "raw")
+    vocab = encode_text_dataset(facts, root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=30000),
                                 root / "tokens.pt", root / "vocab.json")
     return load_torch(root / "tokens.pt"), vocab
 
@@ -69,7 +74,7 @@ def test_samples_are_seeded_and_start_with_the_prime(trained, corpus):
 
 
 def test_metrics_and_samples_file(trained, corpus, tmp_path):
-    metrics = evaluate_charrnn(trained[0], corpus[0], tmp_path / "m.json", tmp_path / "s.txt")
+    metrics = evaluate_charrnn(trained[0], corpus[0], small_sampling(), tmp_path / "m.json", tmp_path / "s.txt")
     val = metrics["val"]
     assert set(val) == {"loss", "perplexity", "accuracy", "precision_macro", "recall_macro"}
     assert val["perplexity"] == pytest.approx(torch.tensor(val["loss"]).exp().item(), rel=1e-5)

@@ -14,8 +14,7 @@ import torch
 from pipeline import export as export_mod
 from pipeline.checkpoint import load_checkpoint
 from pipeline.data.store import load_split
-from pipeline.errors import ExportError
-from pipeline.export import batch_signature, export_all, export_classifier
+from pipeline.export import ExportError, batch_signature, export_all, export_classifier
 from tests.conftest import ROOT
 
 

@@ -10,15 +10,13 @@ import tarfile
 import numpy as np
 import pytest
 
-from pipeline.data.fetch import fetch_dataset
-from pipeline.config import DownloadParams
+from pipeline.core.errors import DataError
 from pipeline.data.formats import parse_cifar10, parse_digits_csv, read_idx
-from pipeline.errors import DataError
-from tests.conftest import make_cifar_archive, write_idx
+from tests.conftest import fetch, make_cifar_archive, write_idx
 
 
 def test_real_bundled_digits(tmp_path):
-    fetch_dataset("digits", DownloadParams(source="sklearn_digits"), tmp_path / "d")
+    fetch("digits", tmp_path / "d")
     arrays = parse_digits_csv(tmp_path / "d")["all"]
     assert arrays.inputs.shape == (1797, 1, 8, 8) and arrays.inputs.dtype == np.uint8
     assert arrays.inputs.max() == 255 and arrays.inputs.min() == 0

@@ -8,10 +8,13 @@ import sys
 
 import pytest
 import torch
+import yaml
 
-from pipeline.errors import ConfigError
-from pipeline.io import atomic_open, load_torch, save_torch, write_json
-from pipeline.runtime import resolve_device, seed_everything
+from pipeline.core.errors import ConfigError
+from pipeline.core.io import atomic_open, load_torch, save_torch, write_json
+from pipeline.core.params import read_yaml
+from pipeline.runtime import configure, resolve_device, seed_everything
+from pipeline.schema.runtime import RuntimeParams
 from tests.conftest import ROOT
 
 
@@ -48,6 +51,13 @@ def test_devices():
             resolve_device("cuda", "train.x.device")
 
 
+def test_configure_names_the_device_key_it_was_given(monkeypatch):
+    """A stage passes the key of its device setting; the error names that key, not a bare `device`."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a CPU-only machine, wherever this runs
+    with pytest.raises(ConfigError, match=r"^train\.cnn\.device: 'cuda' asked for, but this machine has no CUDA GPU"):
+        configure(RuntimeParams(deterministic="auto"), "cuda", "train.cnn.device")
+
+
 def test_seed_everything_seeds_weight_init():
     seed_everything(3)
     a = torch.nn.Linear(4, 4).weight.clone()
@@ -56,10 +66,12 @@ def test_seed_everything_seeds_weight_init():
 
 
 def test_stage_errors_exit_2_with_the_message_only(tmp_path):
-    params = (ROOT / "params.yaml").read_text().replace("source: sklearn_digits", "source: nope")
-    (tmp_path / "params.yaml").write_text(params)
-    proc = subprocess.run([sys.executable, "-m", "stages.download", "digits", "--out", str(tmp_path / "raw"),
+    params = read_yaml(ROOT / "params.yaml")
+    params["download"]["digits"] = {"source": "nope"}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    proc = subprocess.run([sys.executable, "-m", "stages.download", "digits", "--dataset-dir", "datasets/digits",
+                           "--out", str(tmp_path / "raw"), "--facts", str(tmp_path / "digits.json"),
                            "--params", str(tmp_path / "params.yaml")], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert "download.digits.source: unknown source 'nope'" in proc.stderr and "Traceback" not in proc.stderr
-    assert not (tmp_path / "raw").exists()
+    assert "download.digits.source: unknown generic source 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "raw").exists() and not (tmp_path / "digits.json").exists()

@@ -3,25 +3,33 @@ inputs of the shapes its family gets; plus the course's architectures, layer by 
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from pipeline.config import ALL_ARCHS, read_yaml
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
+from pipeline.core.params import MODELS, arch_schema, read_yaml
 from pipeline.models import as_float, build_model
 from tests.conftest import ROOT
 
 PARAMS = read_yaml(ROOT / "params.yaml")
+MODEL_SECTIONS = ("train", "transfer", "tabular", "charrnn", "sentiment")
+REGISTERED = sorted(p.stem for p in MODELS.glob("*.py") if p.stem != "__init__")  # one file per architecture
 IMAGE_SHAPES = {"digits": [1, 8, 8], "mnist": [1, 28, 28], "cifar10": [3, 32, 32]}
 TEN = [str(i) for i in range(10)]
 
 
+def first_entry(arch: str) -> tuple[str | None, dict | None]:
+    """(section, entry) of the first model in params.yaml with this architecture; (None, None) if none."""
+    return next(((section, m) for section in MODEL_SECTIONS for m in PARAMS[section].values() if m["arch"] == arch),
+                (None, None))
+
+
 def params_for(arch: str):
     """The first model in params.yaml with this architecture (every registered one has one)."""
-    entry = next(m for section in ("train", "transfer", "tabular", "charrnn", "sentiment")
-                 for m in PARAMS[section].values() if m["arch"] == arch)
-    return ALL_ARCHS[arch].model_validate(entry)
+    return arch_schema(arch, "test").model_validate(first_entry(arch)[1])
 
 
 def image_spec(shape):
@@ -61,7 +69,20 @@ CASES = cases()
 
 
 def test_every_registered_architecture_is_covered():
-    assert {c[1] for c in CASES} == set(ALL_ARCHS)
+    assert {c[1] for c in CASES} == set(REGISTERED)
+
+
+def test_every_architecture_has_a_schema_that_validates_its_params_entry():
+    for arch in REGISTERED:
+        assert (MODELS.parent / "schema" / f"{arch}.py").is_file(), f"models/{arch}.py has no schema/{arch}.py"
+        module = importlib.import_module(f"pipeline.schema.{arch}")
+        section, entry = first_entry(arch)
+        assert entry is not None, f"no model of params.yaml has arch {arch!r}"
+        assert module.SECTION == section, arch
+        assert module.Params.model_validate(entry).arch == arch
+    listed = "unknown model 'nope'; registered models: " + ", ".join(REGISTERED) + "$"
+    with pytest.raises(ConfigError, match=listed):
+        build_model("nope", params_for("mlp"), image_spec([1, 8, 8]))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -109,7 +130,7 @@ def test_course_architectures():
     mlp = build_model("mlp", params_for("mlp"), image_spec([1, 28, 28]))
     linears = [m for m in mlp.modules() if isinstance(m, torch.nn.Linear)]
     assert [(lin.in_features, lin.out_features) for lin in linears] == [(784, 512), (512, 512), (512, 10)]
-    fashion = ALL_ARCHS["mlp"].model_validate(PARAMS["train"]["fashion_mlp"])
+    fashion = arch_schema("mlp", "test").model_validate(PARAMS["train"]["fashion_mlp"])
     widths = [m.out_features for m in build_model("mlp", fashion, image_spec([1, 28, 28])).modules()
               if isinstance(m, torch.nn.Linear)]
     assert widths == [256, 128, 64, 10]

@@ -6,12 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.config import DownloadParams, NormalizeParams
-from pipeline.data.fetch import fetch_dataset
+from pipeline.core.errors import DataError
 from pipeline.data.normalize import channel_stats, normalize_dataset, stratified_split
+from pipeline.data.sources import facts, read_source
 from pipeline.data.store import load_split, read_info
-from pipeline.errors import DataError
-from tests.conftest import make_idx_dataset
+from pipeline.schema.normalize import NormalizeParams
+from tests.conftest import ROOT, fetch, make_idx_dataset
+
+# MNIST's facts from its real entry, for raw folders made in the test (make_idx_dataset).
+MNIST = facts("mnist", read_source(ROOT / "datasets" / "mnist", "mnist"))
 
 
 def test_stratified_split_keeps_class_proportions_and_is_seeded():
@@ -37,10 +40,10 @@ def store_paths(tmp_path):
 
 
 def test_digits_get_a_seeded_stratified_test_split(tmp_path):
-    fetch_dataset("digits", DownloadParams(source="sklearn_digits"), tmp_path / "raw")
+    digits = fetch("digits", tmp_path / "raw")
     paths, stats = store_paths(tmp_path)
-    info = normalize_dataset("digits", "sklearn_digits", tmp_path / "raw",
-                             NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths, stats)
+    info = normalize_dataset(digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0),
+                             paths, stats)
     splits = {s: load_split(p) for s, p in paths.items()}
     assert info.counts == {s: len(v) for s, v in splits.items()} and sum(info.counts.values()) == 1797
     assert 355 <= info.counts["test"] <= 365
@@ -52,16 +55,15 @@ def test_digits_get_a_seeded_stratified_test_split(tmp_path):
     assert read_info(stats) == info
     # Same seed, same bytes; another seed, another split.
     paths2, stats2 = store_paths(tmp_path / "again")
-    normalize_dataset("digits", "sklearn_digits", tmp_path / "raw",
-                      NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths2, stats2)
+    normalize_dataset(digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths2,
+                      stats2)
     assert paths2["test"].read_bytes() == paths["test"].read_bytes()
 
 
 def test_official_test_split_stays_the_test_split(tmp_path):
     make_idx_dataset(tmp_path / "raw", n_train=300, n_test=100)
     paths, stats = store_paths(tmp_path)
-    info = normalize_dataset("mnist", "mnist", tmp_path / "raw", NormalizeParams(val_fraction=0.2, seed=1), paths,
-                             stats)
+    info = normalize_dataset(MNIST, tmp_path / "raw", NormalizeParams(val_fraction=0.2, seed=1), paths, stats)
     assert info.counts["test"] == 100 and info.counts["train"] + info.counts["val"] == 300
     assert info.classes == [str(d) for d in range(10)] and info.shape == [1, 28, 28]
     test = load_split(paths["test"])
@@ -74,7 +76,7 @@ def test_labels_outside_the_class_range_are_an_error(tmp_path):
     write_idx(tmp_path / "raw" / "t10k-labels-idx1-ubyte.gz", np.full(20, 12, np.uint8))
     paths, stats = store_paths(tmp_path)
     with pytest.raises(DataError, match=r"test labels outside 0..9"):
-        normalize_dataset("mnist", "mnist", tmp_path / "raw", NormalizeParams(val_fraction=0.2, seed=1), paths, stats)
+        normalize_dataset(MNIST, tmp_path / "raw", NormalizeParams(val_fraction=0.2, seed=1), paths, stats)
     assert not stats.exists()
 
 

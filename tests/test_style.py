@@ -7,12 +7,14 @@ import json
 import pytest
 import torch
 
-from pipeline.backbones import fetch_backbone, load_torchvision
-from pipeline.config import BackboneParams, DownloadParams, StyleParams, read_yaml
-from pipeline.data.fetch import fetch_dataset
-from pipeline.errors import ConfigError
+from pipeline.backbone_file import read_backbone, torchvision_weights
+from pipeline.core.errors import ConfigError
+from pipeline.core.params import read_yaml
+from pipeline.schema.backbones import BackboneParams
+from pipeline.schema.style import StyleParams
 from pipeline.style import VGG19_LAYERS, gram, run_style_transfer, vgg_features
-from tests.conftest import ROOT
+from pipeline.weights import fetch_backbone
+from tests.conftest import ROOT, fetch
 
 
 def test_gram_matrix():
@@ -23,17 +25,18 @@ def test_gram_matrix():
 
 def test_course_layers_are_vgg19_convolutions(tmp_path):
     fetch_backbone("v", BackboneParams(arch="vgg19", weights="random", seed=0), tmp_path / "v.pt")
-    vgg = load_torchvision(tmp_path / "v.pt", "vgg19").features
+    vgg = torchvision_weights(read_backbone(tmp_path / "v.pt")).features
     for index in VGG19_LAYERS.values():
         assert isinstance(vgg[index], torch.nn.Conv2d)
     feats = vgg_features(vgg, torch.rand(1, 3, 32, 32), {"conv1_1", "conv4_2"})
     assert feats["conv1_1"].shape == (1, 64, 32, 32) and feats["conv4_2"].shape == (1, 512, 4, 4)
-    again = load_torchvision(tmp_path / "v.pt", "vgg19").features  # the seeded random init is a recipe, not a file
+    # the seeded random init is a recipe, not a file
+    again = torchvision_weights(read_backbone(tmp_path / "v.pt")).features
     assert torch.equal(again[0].weight, vgg[0].weight)
 
 
 def test_a_short_run_lowers_the_style_loss_and_writes_everything(tmp_path):
-    fetch_dataset("photos", DownloadParams(source="sklearn_sample_images"), tmp_path / "photos")
+    fetch("sample_photos", tmp_path / "photos")
     fetch_backbone("v", BackboneParams(arch="vgg19", weights="random", seed=0), tmp_path / "v.pt")
     p = StyleParams.model_validate(read_yaml(ROOT / "params.yaml")["style"]["style"] | {"size": 40, "steps": 6,
                                                                                       "log_every": 1, "device": "cpu"})

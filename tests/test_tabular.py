@@ -10,19 +10,19 @@ import pytest
 import torch
 
 from pipeline.checkpoint import load_checkpoint
-from pipeline.config import DownloadParams, LogRegParams, PerceptronParams
-from pipeline.data.fetch import fetch_dataset
+from pipeline.core.errors import DataError
 from pipeline.data.formats import parse_admissions_csv, parse_breast_cancer_csv, parse_points_csv
 from pipeline.data.store import Split, load_split, read_info
-from pipeline.errors import DataError
 from pipeline.models import TabularClassifier, predict
+from pipeline.schema.logreg import Params as LogRegParams
+from pipeline.schema.perceptron import Params as PerceptronParams
 from pipeline.tabular import perceptron_epoch, train_tabular
-from tests.conftest import md5, prepared_store
+from tests.conftest import fetch, md5, prepared_store
 
 
 @pytest.fixture(scope="module")
 def cancer(tmp_path_factory):
-    return prepared_store(tmp_path_factory.mktemp("cancer"), "breast_cancer", "sklearn_breast_cancer")
+    return prepared_store(tmp_path_factory.mktemp("cancer"), "breast_cancer")
 
 
 def test_breast_cancer_is_relabelled_so_malignant_is_positive(cancer):
@@ -61,8 +61,8 @@ def test_logistic_regression_matches_scikit_learn(cancer, tmp_path):
     from sklearn.preprocessing import StandardScaler
 
     train, val, test = (load_split(cancer[s]) for s in ("train", "val", "test"))
-    p = LogRegParams(arch="logreg", dataset="breast_cancer", lr=0.1, batch_size=None, weight_decay=0.0, epochs=300,
-                     patience=50, seed=0)
+    p = LogRegParams(arch="logreg", dataset="breast_cancer", optimizer="sgd", lr=0.1, batch_size=None, weight_decay=0.0,
+                     epochs=300, patience=50, seed=0)
     train_tabular("lr", p, train, val, read_info(cancer["stats"]), tmp_path / "m.pt", tmp_path / "l.csv",
                   tmp_path / "a.csv")
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
@@ -79,10 +79,8 @@ def test_the_course_files_download_and_parse(server, shared_data, tmp_path):
     site.mkdir()
     for name in ("student_data.csv", "data.csv"):
         shutil.copy(shared_data / name, site / name)
-    fetch_dataset("admissions", DownloadParams(source="student_admissions", mirrors=[server.url + "course/"]),
-                  tmp_path / "adm")
-    fetch_dataset("points", DownloadParams(source="perceptron_points", mirrors=[server.url + "course/"]),
-                  tmp_path / "pts")
+    fetch("admissions", tmp_path / "adm", mirrors=[server.url + "course/"])
+    fetch("points", tmp_path / "pts", mirrors=[server.url + "course/"])
     adm = parse_admissions_csv(tmp_path / "adm")["all"]
     assert adm.inputs.shape == (400, 6) and adm.features[2:] == ("rank_1", "rank_2", "rank_3", "rank_4")
     assert (adm.inputs[:, 2:].sum(1) == 1).all()  # one-hot rank

@@ -4,32 +4,44 @@ reviews, which must be learnable but not by counting words."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
 
-from pipeline.config import DownloadParams, EncodeReviewsParams, EncodeTextParams, GenerateParams
-from pipeline.data.fetch import fetch_dataset
-from pipeline.data.generate import synthetic_review
+from pipeline.core.errors import DataError
+from pipeline.core.io import load_torch, read_json
 from pipeline.data.store import load_split
 from pipeline.data.text import (build_vocab, encode_reviews_dataset, encode_text_dataset, pad_features,
                                 read_reviews_txt, tokenize)
-from pipeline.errors import DataError
-from pipeline.io import load_torch, read_json
-from tests.conftest import write_aclimdb
+from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams
+from tests.conftest import ROOT, fetch, write_aclimdb
+
+
+def _generator_module():
+    """datasets/synthetic_reviews/generate.py, the script the download stage runs (not a package module)."""
+    path = ROOT / "datasets" / "synthetic_reviews" / "generate.py"
+    spec = importlib.util.spec_from_file_location("synthetic_reviews_generate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+synthetic_review = _generator_module().synthetic_review
 
 
 def test_pydoc_corpus_is_read_as_data_and_encoded_in_sorted_order(tmp_path):
-    fetch_dataset("pydoc", DownloadParams(source="pydoc_topics"), tmp_path / "raw")
-    info = encode_text_dataset("pydoc", "pydoc_topics", tmp_path / "raw", EncodeTextParams(val_fraction=0.1),
-                               tmp_path / "tokens.pt", tmp_path / "vocab.json")
+    pydoc = fetch("pydoc", tmp_path / "raw")
+    info = encode_text_dataset(pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt",
+                               tmp_path / "vocab.json")
     tokens = load_torch(tmp_path / "tokens.pt")
     assert info["chars"] == sorted(info["chars"]) and info["characters"] > 100_000
     assert len(tokens["val"]) == info["characters"] // 10 and len(tokens["train"]) + len(tokens["val"]) == info["characters"]
     text = "".join(info["chars"][i] for i in tokens["train"][:40].tolist())
     assert text.startswith('The "assert" statement')  # topics in key order; the first is 'assert'
-    again = encode_text_dataset("pydoc", "pydoc_topics", tmp_path / "raw", EncodeTextParams(val_fraction=0.1),
-                                tmp_path / "t2.pt", tmp_path / "v2.json")
+    again = encode_text_dataset(pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "t2.pt",
+                                tmp_path / "v2.json")
     assert again == info and (tmp_path / "t2.pt").read_bytes() == (tmp_path / "tokens.pt").read_bytes()
 
 
@@ -37,9 +49,9 @@ def test_anna_karenina_downloads_with_its_checksum(server, shared_data, tmp_path
     import shutil
 
     shutil.copy(shared_data / "anna.txt", server.root / "anna.txt")
-    fetch_dataset("anna", DownloadParams(source="anna_karenina", mirrors=[server.url]), tmp_path / "raw")
-    info = encode_text_dataset("anna", "anna_karenina", tmp_path / "raw", EncodeTextParams(val_fraction=0.1),
-                               tmp_path / "tokens.pt", tmp_path / "vocab.json")
+    anna = fetch("anna", tmp_path / "raw", mirrors=[server.url])
+    info = encode_text_dataset(anna, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt",
+                               tmp_path / "vocab.json")
     assert info["characters"] == 1_985_223 and len(info["chars"]) == 83  # after CRLF -> LF, as the course reads it
     assert "\r" not in info["chars"]
 
@@ -65,13 +77,12 @@ def test_review_files_must_pair_up(tmp_path):
 
 
 def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
-    fetch_dataset("synthetic_reviews", DownloadParams(source="synthetic_reviews",
-                                                      generate=GenerateParams(samples=400, seed=1)), tmp_path / "raw")
+    reviews = fetch("synthetic_reviews", tmp_path / "raw", generate={"samples": 400, "seed": 1})
     (tmp_path / "raw" / "reviews.txt").open("a").write("zebra zebra zebra\n")
     (tmp_path / "raw" / "labels.txt").open("a").write("positive\n")
     paths = {s: tmp_path / f"{s}.pt" for s in ("train", "val", "test")}
     cfg = EncodeReviewsParams(seq_length=60, min_count=1, val_fraction=0.1, test_fraction=0.1, seed=0)
-    info = encode_reviews_dataset("r", "synthetic_reviews", tmp_path / "raw", cfg, paths, tmp_path / "vocab.json")
+    info = encode_reviews_dataset(reviews, tmp_path / "raw", cfg, paths, tmp_path / "vocab.json")
     splits = {s: load_split(p) for s, p in paths.items()}
     assert info["counts"] == {s: len(v) for s, v in splits.items()} and sum(info["counts"].values()) == 401
     # The zebra review landed in one split; its word is in the vocabulary only if that split is train.
@@ -85,14 +96,29 @@ def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
     assert splits["train"].inputs.shape[1] == 60 and splits["train"].inputs.dtype == torch.int64
 
 
+def test_synthetic_reviews_are_generated_by_the_download_path_and_recorded_as_synthetic(tmp_path):
+    facts = fetch("synthetic_reviews", tmp_path / "raw", generate={"samples": 50, "seed": 0})
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["labels.txt", "reviews.txt"]
+    texts, labels = read_reviews_txt(tmp_path / "raw")["all"]
+    assert len(texts) == 50 and len(labels) == 50
+    rng = np.random.default_rng(0)  # the generator's own reviews, in order, from the seed in params
+    assert list(zip(texts, labels)) == [synthetic_review(rng) for _ in range(50)]
+    assert facts.synthetic and facts.dataset == facts.source == "synthetic_reviews"
+    paths = {s: tmp_path / f"{s}.pt" for s in ("train", "val", "test")}
+    cfg = EncodeReviewsParams(seq_length=20, min_count=1, val_fraction=0.1, test_fraction=0.1, seed=0)
+    info = encode_reviews_dataset(facts, tmp_path / "raw", cfg, paths, tmp_path / "vocab.json")
+    assert sum(info["counts"].values()) == 50
+    vocab = read_json(tmp_path / "vocab.json")
+    assert vocab["synthetic"] is True and vocab["source"] == "synthetic_reviews"
+
+
 def test_imdb_archive_keeps_its_official_test_half(server, tmp_path):
     rows = {"train": [("A wonderful film.<br />Loved it", 1), ("Dull and long", 0)] * 10,
             "test": [("Brilliant", 1), ("Awful", 0)] * 5}
     checksum = write_aclimdb(server.root / "aclImdb_v1.tar.gz", rows)
-    fetch_dataset("imdb", DownloadParams(source="imdb", mirrors=[server.url], checksums={"aclImdb_v1.tar.gz": checksum}),
-                  tmp_path / "raw")
+    imdb = fetch("imdb", tmp_path / "raw", mirrors=[server.url], checksums={"aclImdb_v1.tar.gz": checksum})
     paths = {s: tmp_path / f"{s}.pt" for s in ("train", "val", "test")}
-    info = encode_reviews_dataset("imdb", "imdb", tmp_path / "raw",
+    info = encode_reviews_dataset(imdb, tmp_path / "raw",
                                   EncodeReviewsParams(seq_length=8, min_count=1, val_fraction=0.2, seed=0), paths,
                                   tmp_path / "vocab.json")
     assert info["counts"] == {"train": 16, "val": 4, "test": 10}

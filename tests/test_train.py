@@ -1,4 +1,5 @@
-"""Training: the best-validation-loss checkpoint, early stopping, curves, determinism."""
+"""Training: the best-validation-loss checkpoint, early stopping, curves, determinism, and the
+optimizer each family builds."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import torch
 from pipeline import train_images as train_mod
 from pipeline.augment import Policy
 from pipeline.checkpoint import load_checkpoint
+from pipeline.core.errors import TrainingError
+from pipeline.core.io import load_torch
+from pipeline.core.params import arch_schema
 from pipeline.data.store import load_split, read_info
-from pipeline.errors import TrainingError
-from pipeline.io import load_torch
+from pipeline.train import OPTIMIZERS
 from pipeline.train_images import train_model
-from tests.conftest import small_train_params
+from tests.conftest import accelerate, small_train_params
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 
@@ -22,7 +25,7 @@ NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 def run(store, tmp_path, params, policy=NO_AUG, name="m"):
     out = tmp_path / name
     result = train_model("m", params, load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]),
-                         policy, out / "model.pt", out / "loss.csv", out / "acc.csv")
+                         policy, out / "model.pt", out / "loss.csv", out / "acc.csv", accelerate())
     return result, out
 
 
@@ -64,3 +67,25 @@ def test_same_seed_same_weights_other_seed_other_weights(digits_store, tmp_path)
                          / "model.pt")["model_state"] for i, s in enumerate((0, 0, 1))]
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
+
+
+# What each family built for itself before they shared pipeline.train.OPTIMIZERS.
+BEFORE = {
+    "charrnn": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),
+    "sentiment": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),
+    "logreg": lambda ps, p: torch.optim.SGD(ps, lr=p.lr, weight_decay=p.weight_decay),
+}
+
+
+@pytest.mark.parametrize("section,name", [("charrnn", "charrnn"), ("sentiment", "sentiment"), ("tabular", "logreg")])
+def test_the_optimizers_table_builds_what_each_family_built_before(real_params, section, name):
+    entry = real_params[section][name]
+    p = arch_schema(entry["arch"], f"{section}.{name}.arch", section).model_validate(entry)
+    ours = OPTIMIZERS[p.optimizer]([torch.nn.Parameter(torch.zeros(2))], p)
+    before = BEFORE[p.arch]([torch.nn.Parameter(torch.zeros(2))], p)
+    assert type(ours) is type(before) and ours.defaults == before.defaults
+    assert ours.defaults["lr"] == entry["lr"]
+    if isinstance(before, torch.optim.SGD):
+        assert ours.defaults["momentum"] == 0 and ours.defaults["weight_decay"] == entry["weight_decay"]
+    else:
+        assert ours.defaults["weight_decay"] == 0

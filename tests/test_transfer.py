@@ -10,19 +10,21 @@ import pytest
 import torch
 
 from pipeline.augment import Policy
-from pipeline.backbones import fetch_backbone
 from pipeline.checkpoint import load_checkpoint
-from pipeline.config import BackboneParams, DownloadParams, NormalizeParams, TransferParams, read_yaml
-from pipeline.data.fetch import fetch_dataset
+from pipeline.core.errors import ConfigError, DataError
+from pipeline.core.io import load_torch
+from pipeline.core.params import read_yaml
 from pipeline.data.formats import parse_image_folder_dir, parse_image_folder_zip
 from pipeline.data.normalize import normalize_dataset
 from pipeline.data.store import load_split, read_info
-from pipeline.errors import ConfigError, DataError
 from pipeline.evaluate import evaluate_model
 from pipeline.export import export_classifier
-from pipeline.io import load_torch
+from pipeline.schema.backbones import BackboneParams
+from pipeline.schema.normalize import NormalizeParams
+from pipeline.schema.transfer import Params as TransferParams
 from pipeline.transfer import train_transfer
-from tests.conftest import ROOT, image_folder_files, write_zip
+from pipeline.weights import fetch_backbone
+from tests.conftest import ROOT, accelerate, fetch, image_folder_files, write_zip
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 PARITY = {"0": "even", "1": "odd", "2": "even", "3": "odd", "4": "even", "5": "odd", "6": "even", "7": "odd",
@@ -37,7 +39,8 @@ def transfer_params(**kw) -> TransferParams:
 def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
     p = transfer_params(backbone="mlp", label_map=PARITY)
     train_transfer("t", p, trained_mlp, load_split(digits_store["train"]), load_split(digits_store["val"]),
-                   read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv")
+                   read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv",
+                   accelerate())
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["classes"] == ["even", "odd"] and ckpt["spec"]["backbone"]["model"] == "mlp"
     backbone = load_torch(trained_mlp)["model_state"]
@@ -53,7 +56,55 @@ def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.label_map: must map every class .* missing \['9'\]"):
         train_transfer("t", transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)}), trained_mlp,
                        load_split(digits_store["train"]), load_split(digits_store["val"]),
-                       read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a")
+                       read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a",
+                       accelerate())
+
+
+def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, tmp_path, monkeypatch):
+    """Fine-tuned too (freeze: false), the features start as the backbone's trained layers, not a fresh init."""
+    import pipeline.transfer
+
+    seen = {}
+
+    def stop_before_training(name, key, model, *args, **kwargs):
+        seen.update({k: v.clone() for k, v in model.body.features.state_dict().items()})
+
+    monkeypatch.setattr(pipeline.transfer, "fit_images", stop_before_training)
+    train_transfer("t", transfer_params(backbone="mlp", label_map=PARITY, freeze=False), trained_mlp,
+                   load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]),
+                   NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a", accelerate())
+    body = load_checkpoint(trained_mlp)[0].body
+    expected = torch.nn.Sequential(*list(body)[:-1]).state_dict()  # every layer but the replaced last one
+    assert seen.keys() == expected.keys() and all(torch.equal(seen[k], v) for k, v in expected.items())
+
+
+def test_the_model_module_builds_without_weights(trained_mlp, monkeypatch):
+    """models/transfer.py builds the architecture its spec describes and touches no file or URL
+    (training loads the backbone's weights); a torchvision backbone described as imagenet included."""
+    import builtins
+    import io
+
+    import torchvision  # noqa: F401  (imported before files are blocked)
+
+    from pipeline.models import build_model
+    from pipeline.transfer import describe
+
+    desc, p = describe(trained_mlp), transfer_params(backbone="mlp")
+
+    def no_files(*args, **kwargs):
+        raise AssertionError(f"building a transfer model opened {args[:1]}")
+
+    with monkeypatch.context() as m:
+        for owner, name in ((builtins, "open"), (io, "open"), (torch, "load"), (torch.hub, "load_state_dict_from_url")):
+            m.setattr(owner, name, no_files)
+        model = build_model("transfer", p, {"backbone": desc, "classes": ["even", "odd"]})
+        resnet = build_model("transfer", p,
+                             {"backbone": {"source": "torchvision", "arch": "resnet18", "weights": "imagenet"},
+                              "classes": ["cat", "dog"]})
+    assert model(torch.rand(2, 1, 8, 8)).shape == (2, 2) and resnet(torch.rand(2, 3, 32, 32)).shape == (2, 2)
+    backbone = load_torch(trained_mlp)["model_state"]
+    features = model.body.features.state_dict()
+    assert not all(torch.equal(features[k], backbone[f"body.{k}"]) for k in features)  # a fresh initialization
 
 
 @pytest.fixture
@@ -97,10 +148,10 @@ def cat_dog_store(tmp_path_factory):
     for rel, data in files.items():
         (root / "folder" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "folder" / rel).write_bytes(data)
-    fetch_dataset("cat_dog", DownloadParams(source="image_folder", local_dir=str(root / "folder")), root / "raw")
+    facts = fetch("cat_dog", root / "raw", folder=root / "folder", source="image_folder")  # your own folder
     paths = {s: root / f"{s}.pt" for s in ("train", "val", "test")}
-    normalize_dataset("cat_dog", "image_folder", root / "raw", NormalizeParams(val_fraction=0.25, seed=0, size=32),
-                      paths, root / "stats.json")
+    normalize_dataset(facts, root / "raw", NormalizeParams(val_fraction=0.25, seed=0, size=32), paths,
+                      root / "stats.json")
     return paths | {"stats": root / "stats.json", "root": root}
 
 
@@ -117,7 +168,7 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
     p = transfer_params(backbone="resnet", label_map=None, batch_size=4)
     train_transfer("t", p, tmp_path / "backbone.pt", load_split(cat_dog_store["train"]),
                    load_split(cat_dog_store["val"]), read_info(cat_dog_store["stats"]), NO_AUG, tmp_path / "m.pt",
-                   tmp_path / "l.csv", tmp_path / "a.csv")
+                   tmp_path / "l.csv", tmp_path / "a.csv", accelerate())
     _, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the backbone's ImageNet normalization
     meta = export_classifier(tmp_path / "m.pt", load_split(cat_dog_store["test"]).inputs, tmp_path / "export", 1e-5, 8)
@@ -128,7 +179,8 @@ def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, t
     with pytest.raises(ConfigError, match=r"transfer.t.dataset: 'cat_dog' images are \[3, 32, 32\] but backbone 'mlp'"):
         train_transfer("t", transfer_params(backbone="mlp", label_map=None), trained_mlp,
                        load_split(cat_dog_store["train"]), load_split(cat_dog_store["val"]),
-                       read_info(cat_dog_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a")
+                       read_info(cat_dog_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a",
+                       accelerate())
 
 
 def test_image_folder_zip_with_valid_split_and_a_corrupt_image(shared_data, tmp_path):

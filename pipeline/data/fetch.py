@@ -1,5 +1,6 @@
 """Get a dataset's upstream files into a folder: copied from an installed package, from a local
-folder (a team's shared copy), generated (synthetic sources), or downloaded from a list of mirrors.
+folder (a team's shared copy, checked by MD5), from your own folder datasets/<name>/, generated
+(by the dataset's own script), or downloaded from a list of mirrors.
 
 Downloads go through pipeline.data.download (mirrors, retries, checksums). The whole folder is
 built under `<out>.partial` and renamed at the end, so a failure leaves nothing behind.
@@ -7,42 +8,55 @@ built under `<out>.partial` and renamed at the end, so a failure leaves nothing 
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import logging
 import shutil
 from pathlib import Path
 
-from pipeline.config import DownloadParams
+from pipeline.core.errors import DataError
+from pipeline.core.params import invalid
 from pipeline.data.download import Checksum, download
-from pipeline.data.generate import GENERATORS
-from pipeline.data.sources import SOURCES
-from pipeline.errors import DataError
-from pipeline.io import md5_file
+from pipeline.data.sources import Source
+from pipeline.schema.download import DownloadParams, problems
 
 log = logging.getLogger(__name__)
 
 
-def fetch_dataset(dataset: str, cfg: DownloadParams, out_dir: str | Path) -> list[Path]:
-    """Put every upstream file of `dataset`'s source into `out_dir`, verified. Returns the paths."""
-    source = SOURCES[cfg.source or dataset]
-    out_dir = Path(out_dir)
+def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_dataset(dataset: str, source: Source, cfg: DownloadParams, folder: str | Path,
+                  out_dir: str | Path) -> list[Path]:
+    """Put every upstream file of `dataset` into `out_dir`, verified; `folder` is its datasets/<name>/.
+    Returns the paths."""
+    out_dir, folder = Path(out_dir), Path(folder)
+    if found := problems(dataset, source, cfg):
+        raise invalid(found)
+    expected = source.files | cfg.checksums
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    checksums = {f.name: f.md5 for f in source.files} | cfg.checksums
     dead: set[str] = set()
     try:
         if source.generator:
-            GENERATORS[source.generator](staging, cfg.generate.samples, cfg.generate.seed)
+            _generator(folder / source.generator).generate(staging, cfg.generate.samples, cfg.generate.seed)
         elif source.folder:
-            _copy_folder(Path(cfg.local_dir), staging, dataset)
-        for spec in () if source.generator else source.files:
-            target = staging / spec.name
+            _copy_folder(folder, staging, dataset)
+        for name in () if source.generator else source.files:
+            target = staging / name
             if source.bundled_in:
-                _copy_checked(source.bundled_path(spec.name), target, checksums[spec.name], dataset)
+                _copy_checked(source.bundled_path(name), target, expected[name], dataset)
             elif cfg.local_dir:
-                _copy_checked(Path(cfg.local_dir) / spec.name, target, checksums[spec.name], dataset)
+                _copy_checked(Path(cfg.local_dir) / name, target, expected[name], dataset)
             else:
-                _download(spec.name, checksums[spec.name], cfg, target, dataset, dead)
+                download(name, [m + name for m in cfg.mirrors], Checksum("md5", expected[name]), target, cfg.retries,
+                         cfg.timeout_s, f"dataset {dataset!r}", f"download.{dataset}", dead)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
@@ -51,12 +65,22 @@ def fetch_dataset(dataset: str, cfg: DownloadParams, out_dir: str | Path) -> lis
     return sorted(p for p in out_dir.rglob("*") if p.is_file())
 
 
+def _generator(script: Path):
+    spec = importlib.util.spec_from_file_location(f"generate_{script.parent.name}", script)
+    if spec is None or not script.is_file():
+        raise DataError(f"{script}: the dataset's generator script is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _copy_folder(src: Path, target: Path, dataset: str) -> None:
-    if not src.is_dir():
-        raise DataError(f"{src} is not a folder: download.{dataset}.local_dir must be a folder of "
-                        "train/<class>/ and test/<class>/ images")
+    files = [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else []
+    if not files:
+        raise DataError(f"{src}: no files; your own dataset {dataset!r} reads this folder (or the folder a symbolic "
+                        "link there points to), laid out as train/<class>/*.jpg and test/<class>/*.jpg")
     shutil.copytree(src, target, dirs_exist_ok=True)
-    log.info("%s: copied the folder %s", dataset, src)
+    log.info("%s: copied the folder %s (%d files)", dataset, src, len(files))
 
 
 def _copy_checked(src: Path, target: Path, md5: str | None, dataset: str) -> None:
@@ -72,8 +96,3 @@ def _copy_checked(src: Path, target: Path, md5: str | None, dataset: str) -> Non
                         "if this version is intended")
     tmp.rename(target)
     log.info("%s: copied %s (%s)", dataset, src, "verified" if md5 else "checksum not given")
-
-
-def _download(name: str, md5: str, cfg: DownloadParams, target: Path, dataset: str, dead: set[str]) -> None:
-    download(name, [m + name for m in cfg.mirrors], Checksum("md5", md5), target, cfg.retries, cfg.timeout_s,
-             f"dataset {dataset!r}", f"download.{dataset}", dead)

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from pipeline.errors import DataError
+from pipeline.core.errors import DataError
 
 
 @dataclass(frozen=True)

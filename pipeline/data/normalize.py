@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.config import NormalizeParams
 from pipeline.data.formats import PARSERS, Arrays
-from pipeline.data.sources import IMAGE, SOURCES, Source
+from pipeline.data.facts import Facts
 from pipeline.data.split import stratified_split
 from pipeline.data.store import DatasetInfo, Split, save_split, write_info
-from pipeline.errors import DataError
+from pipeline.core.errors import DataError
+from pipeline.core.params import invalid
+from pipeline.schema.normalize import NormalizeParams, problems
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ def column_stats(table: np.ndarray) -> tuple[list[float], list[float]]:
     return x.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
 
 
-def make_splits(source: Source, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
+def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
     """Parse the raw files and return {'train', 'val', 'test'} arrays."""
-    parsed = PARSERS[source.parser](Path(raw_dir), cfg.size)
+    parsed = PARSERS[source.format](Path(raw_dir), cfg.size)
     rng = np.random.default_rng(cfg.seed)
     if source.official_test:
         pool, test = parsed["train"], parsed["test"]
@@ -58,16 +59,17 @@ def make_splits(source: Source, raw_dir: Path, cfg: NormalizeParams) -> dict[str
     return splits
 
 
-def normalize_dataset(dataset: str, source_name: str, raw_dir: str | Path, cfg: NormalizeParams,
+def normalize_dataset(source: Facts, raw_dir: str | Path, cfg: NormalizeParams,
                       split_paths: dict[str, str | Path], stats_path: str | Path) -> DatasetInfo:
     """Write one tensor-store file per split, then the stats JSON (last: it marks completion)."""
-    source = SOURCES[source_name]
+    if found := problems(cfg, source):
+        raise invalid(found)
     splits = make_splits(source, Path(raw_dir), cfg)
     for name, path in split_paths.items():
         save_split(Split(torch.from_numpy(splits[name].inputs), torch.from_numpy(splits[name].labels)), path)
     train = splits["train"]
-    mean, std = channel_stats(train.inputs) if source.kind == IMAGE else column_stats(train.inputs)
-    info = DatasetInfo(dataset=dataset, source=source_name, kind=source.kind,
+    mean, std = channel_stats(train.inputs) if source.kind == "image" else column_stats(train.inputs)
+    info = DatasetInfo(dataset=source.dataset, source=source.source, kind=source.kind,
                        classes=list(source.classes or train.classes), shape=list(train.inputs.shape[1:]),
                        mean=mean, std=std, counts={name: len(s.labels) for name, s in splits.items()},
                        features=list(train.features))

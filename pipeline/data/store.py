@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from pipeline.errors import ConfigError, DataError
-from pipeline.io import load_torch, read_json, save_torch, write_json
+from pipeline.core.errors import ConfigError, DataError
+from pipeline.core.io import load_torch, read_json, save_torch, write_json
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pipeline.config import EncodeReviewsParams, EncodeTextParams
-from pipeline.data.sources import SOURCES
+from pipeline.core.errors import DataError
+from pipeline.core.io import save_torch, write_json
+from pipeline.core.params import invalid
+from pipeline.data.facts import Facts
 from pipeline.data.split import stratified_split
 from pipeline.data.store import Split, save_split
-from pipeline.errors import DataError
-from pipeline.io import save_torch, write_json
+from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams, review_problems
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,10 @@ def read_plain_text(raw_dir: Path) -> str:
 CORPUS_READERS: dict[str, Callable[[Path], str]] = {"pydoc_topics": read_pydoc_topics, "plain_text": read_plain_text}
 
 
-def encode_text_dataset(dataset: str, source_name: str, raw_dir: str | Path, cfg: EncodeTextParams,
+def encode_text_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeTextParams,
                         tokens_path: str | Path, vocab_path: str | Path) -> dict:
     """Write {'train', 'val'} int32 codes and the vocabulary JSON (last)."""
-    text = CORPUS_READERS[SOURCES[source_name].parser](Path(raw_dir))
+    text = CORPUS_READERS[source.format](Path(raw_dir))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if cfg.max_chars:
         text = text[: cfg.max_chars]
@@ -78,10 +79,10 @@ def encode_text_dataset(dataset: str, source_name: str, raw_dir: str | Path, cfg
     codes = torch.tensor([index[c] for c in text], dtype=torch.int32)
     n_val = int(len(codes) * cfg.val_fraction)
     save_torch({"train": codes[:-n_val].clone(), "val": codes[-n_val:].clone()}, tokens_path)
-    info = {"dataset": dataset, "source": source_name, "chars": chars, "characters": len(text),
+    info = {"dataset": source.dataset, "source": source.source, "chars": chars, "characters": len(text),
             "train": len(codes) - n_val, "val": n_val, "text_md5": hashlib.md5(text.encode()).hexdigest()}
     write_json(vocab_path, info)
-    log.info("%s: %d characters, %d distinct; %d held out", dataset, len(text), len(chars), n_val)
+    log.info("%s: %d characters, %d distinct; %d held out", source.dataset, len(text), len(chars), n_val)
     return info
 
 
@@ -148,10 +149,11 @@ def pad_features(token_lists: list[list[str]], index: dict[str, int], seq_length
     return out
 
 
-def encode_reviews_dataset(dataset: str, source_name: str, raw_dir: str | Path, cfg: EncodeReviewsParams,
+def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReviewsParams,
                            split_paths: dict[str, str | Path], vocab_path: str | Path) -> dict:
-    source = SOURCES[source_name]
-    parsed = REVIEW_READERS[source.parser](Path(raw_dir))
+    if found := review_problems(cfg, source):
+        raise invalid(found)
+    parsed = REVIEW_READERS[source.format](Path(raw_dir))
     rng = np.random.default_rng(cfg.seed)
     texts: dict[str, list[str]] = {}
     labels: dict[str, np.ndarray] = {}
@@ -172,11 +174,12 @@ def encode_reviews_dataset(dataset: str, source_name: str, raw_dir: str | Path, 
     for split, path in split_paths.items():
         save_split(Split(pad_features(tokens[split], index, cfg.seq_length), torch.from_numpy(labels[split])), path)
     lengths = [len(t) for t in tokens["train"]]
-    info = {"dataset": dataset, "source": source_name, "classes": list(source.classes), "words": words,
+    info = {"dataset": source.dataset, "source": source.source, "synthetic": source.synthetic,
+            "classes": list(source.classes), "words": words,
             "pad": PAD, "unknown": UNKNOWN, "seq_length": cfg.seq_length,
             "counts": {s: len(labels[s]) for s in ("train", "val", "test")},
             "train_length_median": float(np.median(lengths)), "truncated_fraction":
                 round(float(np.mean([n > cfg.seq_length for n in lengths])), 6)}
     write_json(vocab_path, info)
-    log.info("%s: %s reviews, %d words in the vocabulary", dataset, info["counts"], len(words))
+    log.info("%s: %s reviews, %d words in the vocabulary", source.dataset, info["counts"], len(words))
     return info

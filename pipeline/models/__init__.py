@@ -1,6 +1,6 @@
-"""Model registry. The architecture named `x` (a key of `pipeline.config.ALL_ARCHS`) lives in
-`pipeline/models/x.py`, whose `build(params, spec)` returns the complete model; it is imported
-only when used, so a stage (and its DVC deps) touches only its own model's code. `spec` holds
+"""Model registry. The architecture named `x` lives in `pipeline/models/x.py`, whose
+`build(params, spec)` returns the complete model, and its params in `pipeline/schema/x.py`; both
+are imported only when used, so a stage (and its DVC deps) touches only its own model's code. `spec` holds
 what the data decides (input shape, classes, normalization, vocabulary size...), and is stored
 in the checkpoint beside the params, so any checkpoint can be rebuilt.
 
@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from pipeline.config import ALL_ARCHS
+from pipeline.core.params import arch_schema
 
 
 class ImageClassifier(nn.Module):
@@ -45,9 +45,13 @@ class TabularClassifier(nn.Module):
 
 
 def build_model(arch: str, params: Any, spec: dict[str, Any]) -> nn.Module:
-    if arch not in ALL_ARCHS:
-        raise KeyError(f"unknown model {arch!r}; registered models: {', '.join(sorted(ALL_ARCHS))}")
+    arch_schema(arch, "arch")  # an unknown name is an error that lists the registered ones
     return importlib.import_module(f"pipeline.models.{arch}").build(params, spec)
+
+
+def rebuild(arch: str, params: dict[str, Any], spec: dict[str, Any]) -> nn.Module:
+    """The architecture a checkpoint describes (its arch, params and spec), without its weights."""
+    return build_model(arch, arch_schema(arch, "arch").model_validate(params), spec)
 
 
 def image_spec(info) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from torch import nn
 
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 from pipeline.models import ImageClassifier
 
 

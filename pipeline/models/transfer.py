@@ -1,6 +1,7 @@
 """Transfer learning (course lesson 4, part 8): a backbone's features, frozen, and a new head.
-The backbone is the pipeline's own trained model or a torchvision architecture
-(pipeline.backbones); a checkpoint records which, so the whole model can be rebuilt."""
+The backbone is the pipeline's own trained model or a torchvision architecture; the spec records
+which (`spec["backbone"]`), so the whole model can be rebuilt. Built without weights: training
+loads the backbone's into `body.features`, evaluation the checkpoint's into the whole."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from pipeline.backbones import features
-from pipeline.models import ImageClassifier
+from pipeline.models import ImageClassifier, rebuild
+from pipeline.vision import IMAGENET_MEAN, IMAGENET_STD, torchvision_features, torchvision_model
 
 
 class TransferBody(nn.Module):
@@ -40,6 +41,17 @@ class TransferBody(nn.Module):
         return self.head(torch.flatten(self.features(x), 1))
 
 
-def build(p, spec: dict[str, Any], weights: str | None = None) -> ImageClassifier:
-    extractor, dim, mean, std = features(spec["backbone"], weights)
+def features(desc: dict[str, Any]) -> tuple[nn.Module, int, list, list]:
+    """(feature extractor, feature size, input mean, input std) of the backbone `desc` describes."""
+    if desc["source"] == "torchvision":
+        extractor, dim = torchvision_features(torchvision_model(desc["arch"]), desc["arch"])
+        return extractor, dim, IMAGENET_MEAN, IMAGENET_STD
+    layers = list(rebuild(desc["arch"], desc["params"], desc["spec"]).body)
+    if not isinstance(layers[-1], nn.Linear):
+        raise ValueError(f"backbone {desc['model']!r} does not end in a linear layer to replace")
+    return nn.Sequential(*layers[:-1]), layers[-1].in_features, desc["spec"]["mean"], desc["spec"]["std"]
+
+
+def build(p, spec: dict[str, Any]) -> ImageClassifier:
+    extractor, dim, mean, std = features(spec["backbone"])
     return ImageClassifier(TransferBody(extractor, dim, p.head, len(spec["classes"]), p.dropout, p.freeze), mean, std)

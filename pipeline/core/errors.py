@@ -13,9 +13,5 @@ class DataError(PipelineError):
     """A data file is missing, corrupt, fails its checksum or could not be downloaded."""
 
 
-class ExportError(PipelineError):
-    """An exported model does not reproduce the eager model's outputs."""
-
-
 class TrainingError(PipelineError):
     """Training diverged or produced nothing usable."""

@@ -1,6 +1,6 @@
-"""Sources the pipeline makes instead of downloading.
+"""The synthetic_reviews dataset, made instead of downloaded (the download stage runs `generate`).
 
-`synthetic_reviews`: no labeled review text ships with the installed packages, so the sentiment
+No labeled review text ships with the installed packages, so the sentiment
 model's offline default is generated, in the course's file format (reviews.txt and labels.txt,
 one per line). It is synthetic, and named so in the metrics and README. It is built to be
 learnable yet not trivial:
@@ -19,11 +19,9 @@ negation and weighs the verdict can be right every time; a bag of words cannot.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
-
 import numpy as np
 
-from pipeline.io import atomic_open
+from pipeline.core.io import atomic_open
 
 ASPECTS = ("the acting", "the plot", "the story", "the script", "the dialogue", "the soundtrack", "the score",
            "the cinematography", "the pacing", "the ending", "the direction", "the cast", "the visual effects",
@@ -90,7 +88,8 @@ def synthetic_review(rng: np.random.Generator) -> tuple[str, int]:
     return " . ".join(sentences) + " .", int(score > 0)
 
 
-def synthetic_reviews(out_dir: Path, samples: int, seed: int) -> None:
+def generate(out_dir: Path, samples: int, seed: int) -> None:
+    """reviews.txt and labels.txt, one review per line, in the course's format."""
     rng = np.random.default_rng(seed)
     reviews = [synthetic_review(rng) for _ in range(samples)]
     with atomic_open(out_dir / "reviews.txt") as fh:
@@ -98,5 +97,3 @@ def synthetic_reviews(out_dir: Path, samples: int, seed: int) -> None:
     with atomic_open(out_dir / "labels.txt") as fh:
         fh.writelines(("positive" if y else "negative") + "\n" for _, y in reviews)
 
-
-GENERATORS: dict[str, Callable[[Path, int, int], None]] = {"synthetic_reviews": synthetic_reviews}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -38,8 +37,7 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    with open(path) as fh:
-        return json.load(fh)
+    return json.loads(Path(path).read_text())
 
 
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -50,8 +48,8 @@ def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Seq
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
-    """`torch.save` through an open file: the archive's inner folder is then always `archive`,
-    not the file's name, so the same object gives the same bytes wherever it is saved."""
+    """`torch.save` through an open file, so the archive's inner folder is always `archive` (not the
+    file's name): the same object gives the same bytes wherever it is saved."""
     import torch
 
     with atomic_open(path, "wb") as fh:
@@ -63,11 +61,3 @@ def load_torch(path: str | os.PathLike, *, mmap: bool = False) -> Any:
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-
-
-def md5_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

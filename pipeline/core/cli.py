@@ -6,32 +6,30 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable
+from typing import Any, Callable
 
-from pipeline import config
-from pipeline.errors import PipelineError
+from pipeline.core.errors import PipelineError
+from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
 
-# The three outputs of every training stage, as (option, help) pairs for `arguments`.
+# The outputs of every training stage, and of the data stages that write splits: (option, help) pairs.
 TRAINING_OUTPUTS = (("checkpoint", "output: best checkpoint"), ("loss-curve", "output: loss per epoch (CSV)"),
                     ("accuracy-curve", "output: accuracy per epoch (CSV)"))
-# The three split outputs of the data stages that write them.
 SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
 
 
-def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[argparse.Namespace, config.Params]:
-    """Parse a stage's command line: the positional `entry` it runs for (a model or a dataset, the
-    foreach item), one required `--<option>` per (option, help) pair in `files` (dvc.yaml passes
-    every path, so none has a default), and `--params`. Returns the arguments and the validated
-    params; an invalid params file is a PipelineError that names the key."""
+def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[argparse.Namespace, Any]:
+    """Parse a stage's command line: the positional `entry` (a model or a dataset), one required
+    `--<option>` per (option, help) pair in `files` (dvc.yaml passes every path), and `--params`.
+    Returns the arguments and params.yaml as read; the stage validates the sections it uses."""
     ap = argparse.ArgumentParser(description=doc)
     ap.add_argument(entry)
     for option, what in files:
         ap.add_argument(f"--{option}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    return args, config.load(args.params)
+    return args, read_yaml(args.params)
 
 
 def run(main: Callable[[], None]) -> None:

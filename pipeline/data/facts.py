@@ -1,0 +1,32 @@
+"""What the stages after download know about a dataset: the facts its download stage recorded in
+data/sources/<name>.json (from the dataset's entry, pipeline.data.sources). They read this file,
+which is data, instead of the registry, which is code: so a registry edit reruns downloads only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.core.errors import DataError
+from pipeline.core.io import read_json
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the stages after download need to know about the data (data/sources/<name>.json)."""
+
+    dataset: str
+    source: str  # the dataset itself, or the generic source that read your files
+    kind: str
+    format: str
+    classes: list[str]
+    official_test: bool
+    hflip_ok: bool
+    synthetic: bool
+
+
+def read_facts(path: str | Path) -> Facts:
+    try:
+        return Facts(**read_json(path))
+    except (OSError, ValueError, TypeError) as err:
+        raise DataError(f"{path}: not a dataset facts file ({err}); rerun its download stage") from None

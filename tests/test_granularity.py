@@ -1,0 +1,136 @@
+"""The cache tells the truth, through the real `dvc` CLI on the shrunk project: an edit reruns
+exactly the stages whose inputs it changes (code, params, a dataset's entry, your own files), and
+nothing else."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, image_folder_files
+
+pytestmark = pytest.mark.slow
+
+CHARRNN = {"train_charrnn@charrnn", "evaluate_charrnn@charrnn", "export_charrnn@charrnn"}
+IMAGE_TRAINING = {"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer@transfer"}
+
+
+def append(project, path: str, text: str = "\n# an edit\n") -> None:
+    with (project.path / path).open("a") as fh:
+        fh.write(text)
+
+
+def stale(project) -> set[str]:
+    return set(project.status())
+
+
+def edit_params(project, change) -> None:
+    params = project.read_params()
+    change(params)
+    project.write_params(params)
+
+
+def test_a_family_schema_reruns_only_that_family(reproduced_copy):
+    append(reproduced_copy, "pipeline/schema/charrnn.py")
+    assert stale(reproduced_copy) == CHARRNN
+
+
+def test_the_core_reruns_everything(reproduced_copy):
+    every = set(reproduced_copy.dvc("stage", "list", "--name-only").stdout.split())
+    append(reproduced_copy, "pipeline/core/io.py")
+    assert stale(reproduced_copy) == every and len(every) == 36
+
+
+def test_a_dataset_entry_not_in_use_reruns_nothing(reproduced_copy):
+    """Adding an MD5 to mnist's entry (a dataset the default run does not use) touches no stage;
+    editing digits' entry reruns its download, and only that until its output changes."""
+    entry = reproduced_copy.path / "datasets/mnist/source.yaml"
+    entry.write_text(entry.read_text().replace("  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n",
+                                               "  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n"
+                                               "  extra.gz: 0123456789abcdef0123456789abcdef\n"))
+    assert stale(reproduced_copy) == set()
+    append(reproduced_copy, "datasets/digits/source.yaml", "# a comment\n")
+    assert stale(reproduced_copy) == {"download@digits"}
+
+
+def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
+    """A new architecture: its schema, its model module, its params section and one line in each
+    dataset list it joins. Only its own stages are new."""
+    project = reproduced_copy
+    before = set(project.dvc("stage", "list", "--name-only").stdout.split())
+    schema = (ROOT / "pipeline/schema/mlp.py").read_text().replace('"mlp"', '"wide"')
+    (project.path / "pipeline/schema/wide.py").write_text(schema)
+    (project.path / "pipeline/models/wide.py").write_text((ROOT / "pipeline/models/mlp.py").read_text())
+    edit_params(project, lambda p: p["train"].update(wide=dict(p["train"]["mlp"], arch="wide", hidden=[16])))
+    dvc_yaml = (project.path / "dvc.yaml").read_text()
+    dvc_yaml = re.sub(r"( +)- \$\{train\.mlp\.dataset\}\n", r"\g<0>\1- ${train.wide.dataset}\n", dvc_yaml)
+    (project.path / "dvc.yaml").write_text(dvc_yaml)
+    new = {"train@wide", "evaluate@wide", "export@wide"}
+    assert set(project.dvc("stage", "list", "--name-only").stdout.split()) == before | new
+    assert stale(project) == new
+    proc = project.dvc("repro")
+    assert set(re.findall(r"Running stage '([^']+)'", proc.stdout)) == new
+    assert stale(project) == set()
+
+
+def test_sampling_settings_rerun_sampling_not_training(reproduced_copy):
+    edit_params(reproduced_copy, lambda p: p["sample"]["charrnn"].update(prime="In "))
+    assert stale(reproduced_copy) == {"evaluate_charrnn@charrnn"}
+
+
+def test_gpu_switches_rerun_image_training_only(reproduced_copy):
+    edit_params(reproduced_copy, lambda p: p["accelerate"].update(channels_last=False))
+    assert stale(reproduced_copy) == IMAGE_TRAINING
+
+
+def test_your_own_folder_is_a_dependency(reproduced_copy, tmp_path):
+    """An image folder of your own in datasets/<name>/: adding, editing or removing a file reruns
+    its download (then what reads it); an unchanged folder reruns nothing."""
+    project = reproduced_copy
+    from PIL import Image
+
+    photos = {"china": tmp_path / "china.jpg", "flower": tmp_path / "flower.jpg"}
+    for cls, path in photos.items():
+        Image.open(project.path / f"data/raw/sample_photos/{cls}.jpg").save(path)
+    folder = project.path / "datasets/photos"
+    for rel, data in image_folder_files(photos, per_class=4).items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_bytes(data)
+
+    def declare(p):
+        p["download"]["photos"] = {"source": "image_folder"}
+        p["normalize"]["photos"] = {"val_fraction": 0.25, "seed": 0, "size": 16}
+        p["augment"]["photos"] = dict(p["augment"]["digits"], hflip=0.5)
+        p["train"]["fashion_mlp"]["dataset"] = "photos"
+
+    edit_params(project, declare)
+    ran = project.dvc("repro").stdout
+    assert {"download@photos", "normalize@photos", "augment@photos", "train@fashion_mlp"} <= set(
+        re.findall(r"Running stage '([^']+)'", ran))
+    assert stale(project) == set()
+    victim = folder / "train/china/china.0.jpg"
+    victim.write_bytes((folder / "train/china/china.1.jpg").read_bytes())  # a "fixed" image
+    assert stale(project) == {"download@photos"}
+    project.dvc("repro")
+    assert stale(project) == set()
+    victim.unlink()  # a removed image
+    assert stale(project) == {"download@photos"}
+    shutil.copy(folder / "test/flower/flower.4.jpg", folder / "test/flower/extra.jpg")  # and an added one
+    assert stale(project) == {"download@photos"}
+
+
+def test_a_bad_value_fails_at_the_first_stage_that_reads_it(project):
+    """Plain `dvc repro` (without make check): the stages that do not read the bad value run; the
+    first that does fails with make check's message and writes nothing; the others never start."""
+    edit_params(project, lambda p: p["train"]["cnn"].update(lr=-1))
+    proc = project.dvc("repro", "train@cnn", check=False)
+    assert proc.returncode != 0
+    assert "train.cnn.lr: Input should be greater than 0 (got -1)" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert (project.path / "data/augmented/digits/policy.json").exists()  # its inputs were fine
+    assert not (project.path / "models/cnn").exists()
+    lock = yaml.safe_load((project.path / "dvc.lock").read_text())
+    assert "train@cnn" not in lock["stages"] and "augment@digits" in lock["stages"]
