@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline.schema.runtime import AccelerateParams
 from pipeline.data.store import Split
+from pipeline.schema.runtime import AccelerateParams
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.checkpoint import load_checkpoint, save_checkpoint
-from pipeline.schema.charrnn import Params as CharRNNParams, Sampling
 from pipeline.core.errors import ConfigError
 from pipeline.core.io import atomic_open, write_json
 from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN
 from pipeline.runtime import resolve_device, seed_everything
+from pipeline.schema.charrnn import Params as CharRNNParams
+from pipeline.schema.charrnn import Sampling
 from pipeline.train import OPTIMIZERS, TrainResult, fit
 
 log = logging.getLogger(__name__)

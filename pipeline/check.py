@@ -48,7 +48,7 @@ MOVED = {("runtime", "threads"): "removed: how many threads a fast run uses is t
                                  "OMP_NUM_THREADS (make repro sets it per stage)",
          **{("runtime", k): f"moved to accelerate.{k} (it only changes image training)"
             for k in ("amp", "channels_last", "compile")},
-         **{("charrnn", k): f"moved to sample.<model> (sampling settings rerun sampling, not training)"
+         **{("charrnn", k): "moved to sample.<model> (sampling settings rerun sampling, not training)"
             for k in ("prime", "sample_length", "top_k", "samples")}}
 
 

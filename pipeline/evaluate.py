@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.checkpoint import load_checkpoint
-from pipeline.data.store import relabel
 from pipeline.core.io import atomic_open, write_csv, write_json
+from pipeline.data.store import relabel
 from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import predict
 

@@ -1,5 +1,5 @@
 """Classification metrics from a confusion matrix, with scikit-learn's definitions
-(zero_division=0). Computed in torch because importing sklearn.metrics costs 3 s, paid by every
+(zero_division=0). Computed in torch because importing sklearn.metrics takes seconds, paid by every
 evaluate stage; tests/test_evaluate.py checks every figure against scikit-learn."""
 
 from __future__ import annotations

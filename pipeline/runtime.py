@@ -9,8 +9,8 @@ import random
 import numpy as np
 import torch
 
-from pipeline.schema.runtime import RuntimeParams
 from pipeline.core.errors import ConfigError
+from pipeline.schema.runtime import RuntimeParams
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 
 from pipeline.checkpoint import save_checkpoint
-from pipeline.schema.sentiment import Params as SentimentParams
 from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.runtime import resolve_device, seed_everything
+from pipeline.schema.sentiment import Params as SentimentParams
 from pipeline.train import BINARY, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch
 
 log = logging.getLogger(__name__)

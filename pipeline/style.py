@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from pipeline.backbone_file import read_backbone, torchvision_weights
-from pipeline.schema.style import StyleParams
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import atomic_open, write_csv, write_json
 from pipeline.runtime import resolve_device, seed_everything
+from pipeline.schema.style import StyleParams
 from pipeline.vision import IMAGENET_MEAN, IMAGENET_STD
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.checkpoint import save_checkpoint
-from pipeline.schema.logreg import Params as LogRegParams
-from pipeline.schema.perceptron import Params as PerceptronParams
 from pipeline.data.store import DatasetInfo, Split
 from pipeline.models import TabularClassifier, build_model
 from pipeline.runtime import seed_everything
+from pipeline.schema.logreg import Params as LogRegParams
+from pipeline.schema.perceptron import Params as PerceptronParams
 from pipeline.train import BINARY, OPTIMIZERS, Objective, TrainResult, evaluate, fit, train_one_epoch
 
 log = logging.getLogger(__name__)

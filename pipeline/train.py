@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pipeline.data.store import Split
-from pipeline.distributed import SINGLE, World, all_sum, shard
 from pipeline.core.errors import TrainingError
 from pipeline.core.io import write_csv
+from pipeline.data.store import Split
+from pipeline.distributed import SINGLE, World, all_sum, shard
 from pipeline.models import as_float, predict
 
 log = logging.getLogger(__name__)

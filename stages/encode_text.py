@@ -11,8 +11,8 @@ def main() -> None:
     args, raw = cli.arguments(__doc__, "corpus", ("raw", "folder of the corpus files (download stage)"),
                               ("facts", "what the download stage recorded about them (JSON)"),
                               ("tokens", "output: train and val codes"), ("vocab", "output: the vocabulary (JSON)"))
-    encode_text_dataset(read_facts(args.facts), args.raw, params.entry(raw, "encode_text", args.corpus, EncodeTextParams),
-                        args.tokens, args.vocab)
+    cfg = params.entry(raw, "encode_text", args.corpus, EncodeTextParams)
+    encode_text_dataset(read_facts(args.facts), args.raw, cfg, args.tokens, args.vocab)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 training split's per-channel mean and std."""
 
 from pipeline.core import cli, params
-from pipeline.data.normalize import normalize_dataset
 from pipeline.data.facts import read_facts
+from pipeline.data.normalize import normalize_dataset
 from pipeline.schema.normalize import NormalizeParams
 
 

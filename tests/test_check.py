@@ -245,7 +245,8 @@ def test_your_own_dataset_needs_its_folder(real_params):
 
 def test_style_layers_are_the_courses(real_params):
     real_params["style"]["style"]["style_layers"] = {"conv9_9": 1.0}
-    check_fails(real_params, "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1")
+    check_fails(real_params,
+                "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1")
 
 
 @pytest.mark.parametrize("launcher, expected", [

@@ -19,6 +19,7 @@ negation and weighs the verdict can be right every time; a bag of words cannot.
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from pipeline.core.io import atomic_open

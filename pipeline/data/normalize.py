@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.data.formats import PARSERS, Arrays
-from pipeline.data.facts import Facts
-from pipeline.data.split import stratified_split
-from pipeline.data.store import DatasetInfo, Split, save_split, write_info
 from pipeline.core.errors import DataError
 from pipeline.core.params import invalid
+from pipeline.data.facts import Facts
+from pipeline.data.formats import PARSERS, Arrays
+from pipeline.data.split import stratified_split
+from pipeline.data.store import DatasetInfo, Split, save_split, write_info
 from pipeline.schema.normalize import NormalizeParams, problems
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ class GenerateParams(Section):
 class DownloadParams(Section):
     source: str | None = None  # a generic source (image_folder) for your own files in datasets/<dataset>/
     mirrors: list[str] = []  # base URLs tried in order; file names are appended
-    local_dir: str | None = None  # a folder already holding the upstream files (checked by MD5); used instead of mirrors
+    local_dir: str | None = None  # a folder holding the upstream files (checked by MD5), used instead of mirrors
     checksums: dict[str, str] = {}  # per-file MD5 overrides (a newer upstream version you trust)
     retries: int = Field(3, ge=1, le=10)  # attempts per mirror before moving to the next
     timeout_s: float = Field(60.0, gt=0)
