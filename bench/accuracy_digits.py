@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from pipeline import config  # noqa: E402
+from bench.params import load  # noqa: E402
 from pipeline.augment import Policy  # noqa: E402
 from pipeline.checkpoint import load_checkpoint  # noqa: E402
 from pipeline.data.store import load_split, read_info  # noqa: E402
@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--data", default="data/processed/digits")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    params = config.load("params.yaml")
+    params = load("params.yaml")
     d = Path(args.data)
     train, val, test, info = (load_split(d / "train.pt"), load_split(d / "val.pt"), load_split(d / "test.pt"),
                               read_info(d / "stats.json"))
@@ -45,7 +45,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 start = time.perf_counter()
                 train_model(name, p, train, val, info, Policy.from_params(params.augment["digits"]),
-                            f"{tmp}/m.pt", f"{tmp}/l.csv", f"{tmp}/a.csv")
+                            f"{tmp}/m.pt", f"{tmp}/l.csv", f"{tmp}/a.csv", params.accelerate)
                 secs.append(time.perf_counter() - start)
                 model, _ = load_checkpoint(f"{tmp}/m.pt")
                 accs.append((predict(model, test.inputs, 1000).argmax(1) == test.labels).float().mean().item())

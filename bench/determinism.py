@@ -24,19 +24,20 @@ CHILD = r"""
 import hashlib, logging, sys, tempfile, time
 sys.path.insert(0, ".")
 import torch
-from pipeline import config
+from bench.params import load
 from pipeline.runtime import configure
+from pipeline.schema.runtime import RuntimeParams
 threads, setting, family = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 torch.set_num_threads(threads)
 if setting == "onednn_off":
     torch.backends.mkldnn.enabled = False
 if setting == "deterministic":
-    configure(config.RuntimeParams(deterministic="on", threads=None), torch.device("cpu"))
+    configure(RuntimeParams(deterministic="on"), "cpu", "--device")
 logging.basicConfig(level=logging.WARNING)
-P = config.load()
-from pipeline.io import load_torch, read_json
+P = load()
+from pipeline.core.io import load_torch, read_json
 from pipeline.data.store import load_split, read_info
-import torch._dynamo  # imported by the first optimizer step anyway (about 4 s); kept out of the timing
+import torch._dynamo  # imported by the first optimizer step anyway (seconds); kept out of the timing
 start = time.perf_counter()
 with tempfile.TemporaryDirectory() as t:
     out = (f"{t}/m.pt", f"{t}/l.csv", f"{t}/a.csv")
@@ -45,7 +46,8 @@ with tempfile.TemporaryDirectory() as t:
         from pipeline.train_images import train_model
         d = "data/processed/digits/"
         train_model(family, P.train[family].model_copy(update={"epochs": 3, "patience": 9}), load_split(d + "train.pt"),
-                    load_split(d + "val.pt"), read_info(d + "stats.json"), Policy.from_params(P.augment["digits"]), *out)
+                    load_split(d + "val.pt"), read_info(d + "stats.json"), Policy.from_params(P.augment["digits"]), *out,
+                    P.accelerate)
     elif family == "charrnn":
         from pipeline.charrnn import train_charrnn
         tok = load_torch("data/processed/pydoc/tokens.pt")

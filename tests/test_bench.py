@@ -12,46 +12,44 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import config
-from tests.conftest import ROOT, load_script
+from bench import ceiling, datafiles, report, throughput
+from bench.params import BenchParams, load
+from pipeline.models import build_model
+from tests.conftest import ROOT
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
-def speed():
-    return load_script("bench/speed.py")
+def params() -> BenchParams:
+    return load(ROOT / "params.yaml")
 
 
-@pytest.fixture(scope="module")
-def params() -> config.Params:
-    return config.load(ROOT / "params.yaml")
-
-
-def test_flop_count_is_the_layers_arithmetic(speed, params):
-    layers = speed.mlp_layers(params)
+def test_flop_count_is_the_layers_arithmetic(params):
+    layers = ceiling.mlp_layers(params)
     assert layers == [(784, 512), (512, 512), (512, 10)]  # the default 512-512 MLP on 28x28
     # forward + weight gradient for the first layer (its input needs no gradient), and forward +
     # weight gradient + input gradient for the others: 2 FLOPs per multiply-add.
-    assert speed.train_flops_per_sample(layers) == 2 * 784 * 512 * 2 + 2 * 512 * 512 * 3 + 2 * 512 * 10 * 3
+    assert ceiling.train_flops_per_sample(layers) == 2 * 784 * 512 * 2 + 2 * 512 * 512 * 3 + 2 * 512 * 10 * 3
 
 
-def test_mnist_files_read_back_by_torchvision(speed, tmp_path):
+def test_mnist_files_read_back_by_torchvision(tmp_path):
     from torchvision import datasets
 
-    data = speed.generated((30, 1, 28, 28), seed=3)
-    speed.write_mnist_like(tmp_path, data)
+    data = throughput.generated((30, 1, 28, 28), seed=3)
+    datafiles.write_mnist_like(tmp_path, data)
     mnist = datasets.MNIST(tmp_path, train=True, download=False)
     assert torch.equal(mnist.data, data.inputs[:, 0])
     assert torch.equal(mnist.targets, data.labels)
 
 
-def test_real_mnist_subset_is_read_by_the_pipelines_mnist_parser(speed, params, tmp_path):
+def test_real_mnist_subset_is_read_by_the_pipelines_mnist_parser(params, tmp_path):
     from pipeline.data.normalize import make_splits
-    from pipeline.data.sources import SOURCES
+    from pipeline.data.sources import facts, read_source
 
-    folder = speed.real_mnist_subset(tmp_path / "mnist")
-    splits = make_splits(SOURCES["mnist"], folder, params.normalize["mnist"])
+    folder = datafiles.real_mnist_subset(tmp_path / "mnist")
+    mnist = facts("mnist", read_source(ROOT / "datasets" / "mnist", "mnist"))
+    splits = make_splits(mnist, folder, params.normalize["mnist"])
     assert len(splits["train"].labels) + len(splits["val"].labels) == 4000 and len(splits["test"].labels) == 1000
     assert splits["train"].inputs.shape[1:] == (1, 28, 28) and splits["train"].inputs.max() == 255
     assert np.bincount(splits["test"].labels).tolist() == [100] * 10  # every digit, as many of each
@@ -62,22 +60,22 @@ def test_real_mnist_subset_is_read_by_the_pipelines_mnist_parser(speed, params, 
 
 
 @pytest.mark.parametrize("arch,shape", [("mlp", (40, 1, 28, 28)), ("cnn", (40, 3, 32, 32))])
-def test_course_loop_runs_on_the_written_files(speed, params, tmp_path, arch, shape):
-    step = speed.course_step(arch, speed.generated(shape), 4, params, CPU, tmp_path)
+def test_course_loop_runs_on_the_written_files(params, tmp_path, arch, shape):
+    step = throughput.course_step(arch, throughput.generated(shape), 4, params, CPU, tmp_path)
     assert step() == 64 * 4  # 64 batches of 4, starting the loader again after 10
 
 
 @pytest.mark.parametrize("amp", ["off", "bf16"])
-def test_pipeline_step_trains_through_the_library(speed, params, amp):
-    p = params.model_copy(update={"runtime": params.runtime.model_copy(update={"amp": amp})})
-    data = speed.generated((300, 3, 32, 32))
-    step = speed.pipeline_step("cnn", data, 2, p, CPU)
+def test_pipeline_step_trains_through_the_library(params, amp):
+    p = params.with_accelerate(amp=amp)
+    data = throughput.generated((300, 3, 32, 32))
+    step = throughput.pipeline_step("cnn", data, 2, p, CPU)
     assert step() == 2 * 64 and step() == 2 * 64  # chunks of 64 batches, moving through the data
 
 
-def test_table_renders_the_committed_results(speed):
+def test_table_renders_the_committed_results():
     results = json.loads((ROOT / "bench" / "results.json").read_text())
-    text = speed.table(results)
+    text = report.table(results)
     for row in results["throughput"]:
         assert f"| {row['samples_per_s']:,.0f} samples/s |" in text
     assert f"{results['limit'][0]['achieved_gflops']:.1f} GFLOP/s" in text
@@ -85,34 +83,34 @@ def test_table_renders_the_committed_results(speed):
         assert f"| {results['pipeline']['total_s']:.0f} s, peak RSS" in text
 
 
-def test_counted_flops_agree_with_the_layers_arithmetic(speed, params):
+def test_counted_flops_agree_with_the_layers_arithmetic(params):
     # FlopCounterMode counts what autograd runs: for the MLP exactly the hand count above
-    assert speed.counted_train_flops("mlp", params, (1, 1, 28, 28)) == speed.train_flops_per_sample(
-        speed.mlp_layers(params))
+    assert throughput.counted_train_flops("mlp", params, (1, 1, 28, 28)) == ceiling.train_flops_per_sample(
+        ceiling.mlp_layers(params))
     # a CNN's backward costs about twice its forward (less: the first conv needs no input gradient)
     from torch.utils.flop_counter import FlopCounterMode
 
     shape = (1, 3, 32, 32)
-    model = speed.build_model("cnn", params.model("cnn"), speed.spec_for(shape))
+    model = build_model("cnn", params.model("cnn"), throughput.spec_for(shape))
     with FlopCounterMode(display=False) as forward, torch.no_grad():
         model(torch.rand(8, *shape[1:]))
     per_sample = forward.get_total_flops() // 8
-    assert 2 * per_sample < speed.counted_train_flops("cnn", params, shape) < 3 * per_sample
+    assert 2 * per_sample < throughput.counted_train_flops("cnn", params, shape) < 3 * per_sample
 
 
-def test_gpu_rows_render_against_the_bf16_ceiling(speed):
+def test_gpu_rows_render_against_the_bf16_ceiling():
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     rows = [r | {"achieved_gflops": 5000.0} for r in results["throughput"]]
     results["bf16_ceiling"] = {"n": 8192, "dtype": "bfloat16", "tflops": 800.0}
-    results["gpu_fraction"] = speed.against_ceiling(rows, results["bf16_ceiling"])
+    results["gpu_fraction"] = ceiling.against_ceiling(rows, results["bf16_ceiling"])
     assert results["gpu_fraction"][0]["fraction"] == 5.0 / 800.0
-    assert "| 5.00 TFLOP/s | bf16 matmul 8192³: 800 TFLOP/s | 0.62% |" in speed.table(results)
+    assert "| 5.00 TFLOP/s | bf16 matmul 8192³: 800 TFLOP/s | 0.62% |" in report.table(results)
 
 
-def test_setting_rows_render_with_their_setting_and_without_a_target(speed):
+def test_setting_rows_render_with_their_setting_and_without_a_target():
     results = json.loads((ROOT / "bench" / "results.json").read_text())
     row = results["throughput"][1] | {"amp": None, "variant": "compile"}
     results["throughput"] = [row]
-    line = speed.table(results).splitlines()[2]
-    assert "(its own), `runtime.compile: true` |" in line and line.endswith("|  |")
-    assert speed.variant_of({"amp": "bf16"}) == "bf16"  # rows written before `variant` existed
+    line = report.table(results).splitlines()[2]
+    assert "(its own), `accelerate.compile: true` |" in line and line.endswith("|  |")
+    assert report.variant_of({"amp": "bf16"}) == "bf16"  # rows written before `variant` existed
