@@ -215,7 +215,10 @@ def test_an_interrupt_stops_the_running_stages_and_records_nothing_half_done(tmp
     (repo / "dvc.yaml").write_text(yaml.safe_dump(stages))
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], cwd=repo,
                             env=tool_env() | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: SIGINT at its default even if this test process
+                            # inherited it ignored (a child then ignores it too, and Python keeps that)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:  # wait until DVC has started stage a's command
         if "Running stage 'a'" in line:
             break
