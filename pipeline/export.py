@@ -1,25 +1,28 @@
-"""Deployment artifacts: TorchScript (the course's deployment lesson, scripted so that control
-flow survives) and `torch.export` (.pt2, dynamic batch), each reloaded from disk and checked
-against the eager model before it is moved into place.
+"""Deployment artifacts: TorchScript (the course's deployment lesson: traced, or scripted where the
+model's control flow depends on its input), `torch.export` (.pt2, dynamic batch) and ONNX (for ONNX
+Runtime), each reloaded from disk and checked against the eager model before it is moved into
+place.
 
 A format whose exporter cannot handle the model is not written; metadata.json says why. A format
 that exports but does not reproduce the eager outputs within `export.atol` fails the stage and
 leaves no file behind.
 
-Both files are made byte-identical wherever they are built: TorchScript's debug records and the
-exported graph's stack traces hold absolute source paths, so they are left out. (TorchScript also
+Every file is made byte-identical wherever it is built: TorchScript's debug records, the exported
+graph's stack traces and ONNX's node metadata hold absolute source paths, so they are left out. (TorchScript also
 emits constants in `set` order, which is why dvc.yaml runs export stages with PYTHONHASHSEED=0.)"""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import io
 import logging
 import os
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -44,6 +47,8 @@ class Signature:
     example: tuple[torch.Tensor, ...]
     dynamic: tuple[dict[int, Any] | None, ...]
     batches: list[tuple[torch.Tensor, ...]]
+    outputs: tuple[str, ...] = ("logits",)  # names of the outputs (ONNX)
+    files: dict[str, str] = field(default_factory=dict)  # extra files inside model.ts (C++ reads them)
 
 
 def batch_signature(inputs: torch.Tensor, batch_size: int) -> Signature:
@@ -70,12 +75,38 @@ def _without_debug_records(archive: bytes) -> bytes:
     return out.getvalue()
 
 
-def _torchscript_save(model: nn.Module, sig: Signature, fh) -> None:
-    buf = io.BytesIO()
+def _trace(model: nn.Module, sig: Signature, atol: float) -> tuple[Any, str | None]:
+    """Trace `model`, or say why a trace cannot be trusted: the tracer warned that a tensor's value
+    decided something (data-dependent control flow or shapes), or the trace differs from the
+    eager model on real inputs."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            traced = torch.jit.trace(model, sig.example, check_trace=False)
+        except Exception as err:  # noqa: BLE001 - the reason is recorded; scripting is tried next
+            return None, f"tracing failed ({type(err).__name__}: {str(err).strip().splitlines()[0]})"
+    tracer = [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+    if tracer:
+        where = "/".join(Path(tracer[0].filename).parts[-4:])
+        return None, f"the tracer warned at {where}:{tracer[0].lineno}: {str(tracer[0].message).split('. ')[0]}"
+    if not max_abs_diff(model, traced, sig.batches) <= atol:
+        return None, "the trace differs from the eager model on real inputs"
+    return traced, None
+
+
+def _torchscript_save(model: nn.Module, sig: Signature, fh, atol: float) -> dict:
+    traced, why_not = _trace(model, sig, atol)
     with warnings.catch_warnings():  # deprecated upstream in favour of torch.export; still the course's format
         warnings.simplefilter("ignore", FutureWarning)
-        torch.jit.save(torch.jit.script(model), buf)
+        module = traced if traced is not None else torch.jit.script(model)
+        buf = io.BytesIO()
+        torch.jit.save(module, buf, _extra_files=sig.files)
     fh.write(_without_debug_records(buf.getvalue()))
+    if traced is not None:
+        return {"method": "trace", "why": "no data-dependent control flow: the tracer raised no warning and the "
+                                          "trace equals the eager model on every batch checked"}
+    return {"method": "script", "why": f"not traced: {why_not}"}
 
 
 def _torchscript_load(path: Path) -> Callable:
@@ -84,7 +115,7 @@ def _torchscript_load(path: Path) -> Callable:
         return torch.jit.load(path, map_location="cpu")
 
 
-def _export_save(model: nn.Module, sig: Signature, fh) -> None:
+def _export_save(model: nn.Module, sig: Signature, fh, atol: float) -> None:
     program = torch.export.export(model, sig.example, dynamic_shapes=sig.dynamic)
     for module in program.graph_module.modules():
         if isinstance(module, torch.fx.GraphModule):
@@ -97,12 +128,54 @@ def _export_load(path: Path) -> Callable:
     return torch.export.load(path).module()
 
 
-# format -> (file name, save, load, how to use it)
+def _nodes(graph) -> Iterator:
+    """Every node of an ONNX graph or function, subgraphs (If, Loop, Scan bodies) included."""
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _nodes(sub)
+
+
+def _without_node_metadata(proto) -> None:
+    """Drop the exporter's per-node metadata: stack traces with absolute paths, FX node names."""
+    for graph in (proto.graph, *proto.functions):
+        for node in _nodes(graph):
+            del node.metadata_props[:]
+
+
+def _onnx_save(model: nn.Module, sig: Signature, fh, atol: float) -> dict:
+    names = list(inspect.signature(model.forward).parameters)[: len(sig.example)]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's progress and deprecation notes
+        program = torch.onnx.export(model, sig.example, dynamo=True, dynamic_shapes=sig.dynamic, input_names=names,
+                                    output_names=list(sig.outputs), verbose=False, optimize=True)
+    proto = program.model_proto
+    _without_node_metadata(proto)
+    fh.write(proto.SerializeToString(deterministic=True))
+    return {"inputs": names, "outputs": list(sig.outputs)}
+
+
+def _onnx_load(path: Path) -> Callable:
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+
+    def run(*args: torch.Tensor):
+        out = [torch.from_numpy(o) for o in session.run(None, {n: a.numpy() for n, a in zip(names, args)})]
+        return out[0] if len(out) == 1 else tuple(out)
+    return run
+
+
+# format -> (file name, save, load, how to use it); save(model, sig, fh, atol) may return facts for metadata.json
 FORMATS: dict[str, tuple[str, Callable, Callable, str]] = {
     "torchscript": ("model.ts", _torchscript_save, _torchscript_load,
-                    "TorchScript (torch.jit.script); load with torch.jit.load, or from C++ with LibTorch"),
+                    "TorchScript; load with torch.jit.load, or from C++ with LibTorch (cpp/course_model)"),
     "torch_export": ("model.pt2", _export_save, _export_load,
                      "torch.export ExportedProgram with dynamic batch; load with torch.export.load(path).module()"),
+    "onnx": ("model.onnx", _onnx_save, _onnx_load,
+             "ONNX with dynamic batch; run with onnxruntime.InferenceSession (no torch needed)"),
 }
 
 
@@ -129,7 +202,7 @@ def export_format(fmt: str, model: nn.Module, out_dir: str | Path, sig: Signatur
     try:
         try:
             with open(tmp, "wb") as fh:
-                save(model, sig, fh)
+                facts = save(model, sig, fh, atol) or {}
             loaded = load(tmp)
         except Exception as err:  # noqa: BLE001 - any exporter failure is reported, not hidden
             reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
@@ -146,7 +219,8 @@ def export_format(fmt: str, model: nn.Module, out_dir: str | Path, sig: Signatur
     log.info("%s: %s, max |diff| %.3g over %d samples", fmt, path, diff, samples)
     # The measured difference depends on the CPU's kernels, so only the bound is recorded:
     # metadata.json stays the same bytes on every machine.
-    return {"file": name, "description": description, "parity": f"max |diff| <= {atol:g} on {samples} samples"}
+    return {"file": name, "description": description, **facts,
+            "parity": f"max |diff| <= {atol:g} on {samples} samples"}
 
 
 def export_all(model: nn.Module, sig: Signature | dict[str, Signature], out_dir: str | Path, atol: float,
@@ -161,17 +235,26 @@ def export_all(model: nn.Module, sig: Signature | dict[str, Signature], out_dir:
     return metadata
 
 
+def _image_preparation(shape: list[int]) -> dict[str, Any] | None:
+    """How a new picture becomes an input like the training data's (pipeline.imageprep)."""
+    if len(shape) != 3:
+        return None
+    return {"mode": "L" if shape[0] == 1 else "RGB", "size": list(shape[1:]), "resize": "shorter side, then centre crop"}
+
+
 def classifier_metadata(ckpt: dict[str, Any]) -> dict[str, Any]:
     """What a user of an exported classifier needs: inputs, outputs, classes, how it was made."""
     spec = ckpt["spec"]
     inputs = {
         "image": {"shape": ["batch", *spec.get("input_shape", [])], "dtype": "float32", "range": [0.0, 1.0],
                   "layout": "NCHW", "mean": spec.get("mean"), "std": spec.get("std"),
-                  "note": "pixels/255; the model normalizes with mean/std itself"},
+                  "note": "pixels/255; the model normalizes with mean/std itself",
+                  "prepare": _image_preparation(spec.get("input_shape", []))},
         "tabular": {"shape": ["batch", len(spec.get("features", []))], "dtype": "float32",
                     "features": spec.get("features"), "note": "raw values; the model standardizes them itself"},
         "sentiment": {"shape": ["batch", spec.get("seq_length")], "dtype": "int64",
                       "note": "word codes, left-padded with 0; 1 = unknown word; word i+2 of vocabulary",
+                      "tokenize": "lowercase, remove ASCII punctuation, split on whitespace; the first words only",
                       "vocabulary": ckpt.get("vocab")},
     }[ckpt["family"]]
     binary = spec.get("binary", False)

@@ -1,6 +1,7 @@
-"""Deployment artifacts of the character model: TorchScript and torch.export of
+"""Deployment artifacts of the character model: TorchScript, torch.export and ONNX of
 model(x, h, c) -> (logits, h, c), checked on windows of the validation text (pipeline.export does
-the writing and the parity check)."""
+the writing and the parity check). model.ts carries the vocabulary and the state's shape as extra
+files, which is all the C++ program (cpp/course_model generate) needs to write text."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pipeline.schema.charrnn import Params as CharRNNParams
 
 
 def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_dir: str | Path, atol: float) -> dict:
-    """TorchScript and torch.export of model(x, h, c), batch and length dynamic, checked on windows
-    of the validation text; metadata carries the vocabulary."""
+    """TorchScript, torch.export and ONNX of model(x, h, c), checked on windows of the validation
+    text; metadata carries the vocabulary."""
     model, ckpt = load_checkpoint(checkpoint)
     p = CharRNNParams.model_validate(ckpt["params"])
     val = tokens["val"].long()
@@ -25,7 +26,7 @@ def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_
     dyn = torch.export.Dim.DYNAMIC
     ex_h, ex_c = model.init_state(2)
     # TorchScript takes any batch and length. torch.export specializes nn.LSTM's sequence length,
-    # so the .pt2 takes one character per call (text generation feeds them one at a time); its
+    # so the .pt2 and the .onnx take one character per call (text generation feeds them one at a time); its
     # parity is checked step by step from the states the eager model reaches on real text.
     steps = []
     with torch.no_grad():
@@ -33,15 +34,19 @@ def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_
         for t in range(8):
             steps.append((x[:, t:t + 1], sh, sc))
             _, sh, sc = model(x[:, t:t + 1], sh, sc)
+    outputs = ("logits", "h_next", "c_next")  # ONNX names must differ from the inputs h, c
+    files = {"vocabulary.codepoints": " ".join(str(ord(ch)) for ch in ckpt["spec"]["chars"]),
+             "state.shape": f"{p.layers} {p.hidden}"}
+    step = Signature((torch.zeros(2, 1, dtype=torch.int64), ex_h, ex_c), ({0: dyn}, {1: dyn}, {1: dyn}), steps, outputs)
     signatures = {
         "torchscript": Signature((torch.zeros(2, 5, dtype=torch.int64), ex_h, ex_c), (),
-                                 [(x, h, c), (x[:1, :7], h[:, :1], c[:, :1])]),
-        "torch_export": Signature((torch.zeros(2, 1, dtype=torch.int64), ex_h, ex_c), ({0: dyn}, {1: dyn}, {1: dyn}),
-                                  steps),
+                                 [(x, h, c), (x[:1, :7], h[:, :1], c[:, :1])], outputs, files),
+        "torch_export": step,
+        "onnx": step,
     }
     metadata = {"model": ckpt["model"], "arch": "charrnn", "dataset": ckpt["dataset"],
                 "vocabulary": ckpt["spec"]["chars"],
-                "input": {"x": "int64 (batch, time): indices into vocabulary; time is 1 for model.pt2",
+                "input": {"x": "int64 (batch, time): indices into vocabulary; time is 1 for model.pt2 and model.onnx",
                           "h, c": f"float32 ({p.layers}, batch, {p.hidden}): LSTM state; zeros to start"},
                 "output": {"logits": "(batch, time, vocabulary): next-character scores", "h, c": "the new state"},
                 "trained": {"params": ckpt["params"], "best_epoch": ckpt["epoch"], "val": ckpt["metrics"],
