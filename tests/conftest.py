@@ -108,6 +108,14 @@ def digits_store(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def course_model(tmp_path_factory) -> Path:
+    """The C++ program (cpp/), really built with CMake against the installed torch's LibTorch."""
+    from pipeline.cpp import build
+
+    return build(ROOT / "cpp", tmp_path_factory.mktemp("cpp") / "course_model")
+
+
+@pytest.fixture(scope="session")
 def trained_mlp(digits_store) -> Path:
     """A checkpoint of a small MLP trained for 3 epochs on the real digits."""
     from pipeline.augment import Policy

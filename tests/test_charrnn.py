@@ -1,5 +1,5 @@
-"""The character-level LSTM: the course's batching, training, seeded top-k samples, metrics and
-both export formats."""
+"""The character-level LSTM: the course's batching, training, seeded top-k samples, metrics, the
+export formats, and text generated from C++ (the real program) equal to Python's."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.io import load_torch
 from pipeline.core.params import read_yaml
 from pipeline.data.text import encode_text_dataset
+from pipeline.cpp import CppError, generate
+from pipeline.deploy_charrnn import check_charrnn
+from pipeline.export import FORMATS
 from pipeline.export_charrnn import export_charrnn
 from pipeline.schema.charrnn import Params, Sampling
 from pipeline.schema.encode import EncodeTextParams
@@ -82,9 +85,9 @@ def test_metrics_and_samples_file(trained, corpus, tmp_path):
     assert (tmp_path / "s.txt").read_text().count("--- sample") == 2
 
 
-def test_both_formats_export_and_carry_the_vocabulary(trained, corpus, tmp_path):
-    meta = export_charrnn(trained[0], corpus[0], tmp_path, 1e-5)
-    assert set(meta["export"]["formats"]) == {"torchscript", "torch_export"}
+def test_every_format_exports_and_carries_the_vocabulary(trained, corpus, tmp_path):
+    meta = export_charrnn(trained[0], corpus[0], tmp_path, 1e-4)
+    assert set(meta["export"]["formats"]) == {"torchscript", "torch_export", "onnx"}
     assert all("file" in f for f in meta["export"]["formats"].values())
     eager, ckpt = load_checkpoint(trained[0])
     assert meta["vocabulary"] == ckpt["spec"]["chars"]
@@ -100,3 +103,25 @@ def test_both_formats_export_and_carry_the_vocabulary(trained, corpus, tmp_path)
         for t in range(15):  # the .pt2 feeds one character at a time and agrees with the full pass
             out, h, c = step(x[:, t:t + 1], h, c)
             assert torch.allclose(out[:, 0], full[:, t], atol=1e-5)
+    # ONNX Runtime, one character per call like the .pt2, with the same results
+    run = FORMATS["onnx"][2](tmp_path / "model.onnx")
+    h, c = eager.init_state(3)
+    for t in range(15):
+        out, h, c = run(x[:, t:t + 1], h, c)
+        assert torch.allclose(out[:, 0], full[:, t], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_cpp_writes_the_same_text_as_python(trained, corpus, course_model, tmp_path):
+    """Same steps, same generator (mt19937 seeded like torch.Generator): the same text for a seed,
+    sampled or greedy; and the deployment check records it."""
+    export_charrnn(trained[0], corpus[0], tmp_path, 1e-4)
+    eager, ckpt = load_checkpoint(trained[0])
+    for top_k, seed in ((1, 0), (5, 0), (5, 7)):
+        python = sample(eager, ckpt["spec"]["chars"], "The ", 60, top_k, torch.Generator().manual_seed(seed))
+        assert generate(course_model, tmp_path / "model.ts", "The ", 60, top_k, seed) == python
+    report = check_charrnn(trained[0], tmp_path, corpus[0], course_model, small_sampling(), 1e-4, tmp_path / "m.json")
+    assert report["cpp"]["same_sampled_text"] is True and report["cpp"]["same_greedy_text"] is True
+    assert report["cpp"]["max_abs_diff"] <= 1e-4 and report["onnxruntime"]["max_abs_diff"] <= 1e-4
+    with pytest.raises(CppError, match="the prime has a character the corpus lacks"):
+        generate(course_model, tmp_path / "model.ts", "\u2603", 5, 1, 0)

@@ -1,0 +1,22 @@
+"""Stage deploy_charrnn@<model>: the exported character model run by the C++ program (logits on the
+validation text, text generated with the sample section's settings and greedily) and by ONNX
+Runtime, against the eager model and Python's sampling."""
+
+from pipeline.core import cli, params
+from pipeline.core.io import load_torch
+from pipeline.deploy_charrnn import check_charrnn
+from pipeline.schema.charrnn import Sampling
+from pipeline.schema.export import ExportParams
+
+
+def main() -> None:
+    args, raw = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint (the eager model)"),
+                              ("export", "export folder (model.ts, model.onnx)"), ("tokens", "encoded corpus"),
+                              ("program", "the C++ program (stage build_cpp)"), ("metrics", "output: metrics (JSON)"))
+    sampling = params.entry(raw, "sample", args.model, Sampling)
+    check_charrnn(args.checkpoint, args.export, load_torch(args.tokens), args.program, sampling,
+                  params.section(raw, "export", ExportParams).atol, args.metrics)
+
+
+if __name__ == "__main__":
+    cli.run(main)
