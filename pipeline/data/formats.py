@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from pipeline.core.errors import DataError
+from pipeline.imageprep import resize_crop
 
 
 @dataclass(frozen=True)
@@ -147,14 +148,7 @@ def decode_image(data: bytes, name: str, size: int) -> np.ndarray:
 
     try:
         with Image.open(io.BytesIO(data)) as img:
-            img = img.convert("RGB")
-            w, h = img.size
-            scale = size / min(w, h)
-            img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BILINEAR)
-            w, h = img.size
-            left, top = (w - size) // 2, (h - size) // 2
-            img = img.crop((left, top, left + size, top + size))
-            return np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+            return resize_crop(img, "RGB", size)
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
         raise DataError(f"{name}: not a readable image ({err}); remove or replace it") from None
 

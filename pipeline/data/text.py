@@ -13,8 +13,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import logging
-import re
-import string
 import tarfile
 from collections import Counter
 from pathlib import Path
@@ -29,6 +27,7 @@ from pipeline.core.params import invalid
 from pipeline.data.facts import Facts
 from pipeline.data.split import stratified_split
 from pipeline.data.store import Split, save_split
+from pipeline.data.words import tokenize
 from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams, review_problems
 
 log = logging.getLogger(__name__)
@@ -87,14 +86,6 @@ def encode_text_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeTextParam
 
 
 # --- reviews ---------------------------------------------------------------------------------
-
-_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercase, strip punctuation, split on whitespace (the course's preprocessing)."""
-    return _PUNCTUATION.sub("", text.lower()).split()
-
 
 def read_reviews_txt(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
     """The course's format: reviews.txt and labels.txt, one review / one label per line."""
