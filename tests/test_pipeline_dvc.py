@@ -16,17 +16,26 @@ from tests.conftest import dead_url, make_idx_dataset, sh
 pytestmark = pytest.mark.slow
 
 IMAGE_MODELS = ("mlp", "cnn", "fashion_mlp")
+# What follows a model's training: evaluation, export, the deployment check, and (image models) the
+# predictions picture.
+AFTER = ("train", "evaluate", "export", "deploy")
+
+
+def model_stages(family: str, model: str, image: bool = False) -> set[str]:
+    suffix = "" if family == "train" else f"_{family}"
+    return {f"{step}{suffix}@{model}" for step in AFTER + (("predictions",) if image else ())}
+
+
 EXPECTED = (
     {f"{s}@{d}" for s in ("download", "normalize") for d in ("digits", "breast_cancer")}
     | {"download@pydoc", "download@synthetic_reviews", "download@sample_photos", "augment@digits",
-       "encode_text@pydoc", "encode_reviews@synthetic_reviews", "backbone@vgg19_random", "style@style"}
-    | {f"{s}@{m}" for s in ("train", "evaluate", "export") for m in IMAGE_MODELS}
-    | {f"{s}_transfer@transfer" for s in ("train", "evaluate", "export")}
-    | {f"{s}_tabular@{m}" for s in ("train", "evaluate", "export") for m in ("logreg", "perceptron")}
-    | {f"{s}_{f}@{f}" for s in ("train", "evaluate", "export") for f in ("charrnn", "sentiment")}
+       "encode_text@pydoc", "encode_reviews@synthetic_reviews", "backbone@vgg19_random", "style@style", "build_cpp"}
+    | {s for m in IMAGE_MODELS for s in model_stages("train", m, image=True)}
+    | model_stages("transfer", "transfer", image=True)
+    | {s for m in ("logreg", "perceptron") for s in model_stages("tabular", m)}
+    | model_stages("charrnn", "charrnn") | model_stages("sentiment", "sentiment")
 )
-CNN_AND_TRANSFER = {"train@cnn", "evaluate@cnn", "export@cnn", "train_transfer@transfer",
-                    "evaluate_transfer@transfer", "export_transfer@transfer"}
+CNN_AND_TRANSFER = model_stages("train", "cnn", image=True) | model_stages("transfer", "transfer", image=True)
 
 
 def ran(proc) -> set[str]:
@@ -49,7 +58,17 @@ def test_every_family_runs_end_to_end(reproduced, reproduced_copy):
         metrics = json.loads((project.path / f"metrics/{model}.json").read_text())
         assert set(metrics) >= {"val", "test"}, model
         meta = json.loads((project.path / f"exports/{model}/metadata.json").read_text())
+        assert set(meta["export"]["formats"]) == {"torchscript", "torch_export", "onnx"}
         assert all("file" in f for f in meta["export"]["formats"].values()), model
+        # The C++ program and ONNX Runtime give the eager model's answers (deploy stages).
+        deployed = json.loads((project.path / f"metrics/deploy/{model}.json").read_text())
+        for consumer in ("cpp", "onnxruntime"):
+            assert deployed[consumer]["accuracy"] == deployed["eager"]["accuracy"] == metrics["test"]["accuracy"]
+            assert deployed[consumer]["max_abs_diff"] <= project.read_params()["export"]["atol"]
+    for model in (*IMAGE_MODELS, "transfer"):
+        assert (project.path / f"reports/{model}/predictions.png").read_bytes()[:4] == b"\x89PNG"
+    charrnn = json.loads((project.path / "metrics/deploy/charrnn.json").read_text())
+    assert charrnn["cpp"]["same_sampled_text"] and charrnn["cpp"]["same_greedy_text"], charrnn
     assert set(json.loads((project.path / "metrics/charrnn.json").read_text())["val"]) >= {"perplexity", "accuracy"}
     assert json.loads((project.path / "metrics/sentiment.json").read_text())["synthetic_data"] == 1
     assert json.loads((project.path / "metrics/style.json").read_text())["pretrained_vgg"] == 0
@@ -66,8 +85,7 @@ def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
     assert ran(project.dvc("repro")) == CNN_AND_TRANSFER
     # The transfer head's params: the head retrains, cnn does not.
     edit(project, lambda p: p["transfer"]["transfer"].update(head=[8]))
-    assert ran(project.dvc("repro")) == {"train_transfer@transfer", "evaluate_transfer@transfer",
-                                         "export_transfer@transfer"}
+    assert ran(project.dvc("repro")) == model_stages("transfer", "transfer", image=True)
     project.git("add", "-A")
     project.git("commit", "-qm", "new cnn lr and transfer head")
     # Augmentation: this dataset's augment stage; once it has run, the image models that read it
@@ -88,7 +106,7 @@ def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
     # Code: the CNN's module reruns the stages that build a CNN. The transfer model on it follows
     # through the cnn checkpoint, its dependency, when retraining changes it (this comment does not).
     (project.path / "pipeline/models/cnn.py").open("a").write("\n# an edit\n")
-    assert set(project.status()) == {"train@cnn", "evaluate@cnn", "export@cnn"}
+    assert set(project.status()) == {"train@cnn", "evaluate@cnn", "export@cnn", "deploy@cnn"}
     project.git("checkout", "pipeline/models/cnn.py")
     # Image augmentation code: image stages only, never the text or table models.
     (project.path / "pipeline/augment.py").open("a").write("\n# an edit\n")
@@ -123,8 +141,8 @@ def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
     stages = set(project.dvc("stage", "list", "--name-only").stdout.split())
     assert {"download@mnist", "normalize@mnist", "augment@mnist", "download@digits"} <= stages
     assert not any("fashion_mnist" in s or "cifar" in s for s in stages)
-    assert ran(project.dvc("repro")) == {"download@mnist", "normalize@mnist", "augment@mnist", "train@fashion_mlp",
-                                         "evaluate@fashion_mlp", "export@fashion_mlp"}
+    assert ran(project.dvc("repro")) == ({"download@mnist", "normalize@mnist", "augment@mnist"}
+                                         | model_stages("train", "fashion_mlp", image=True))
     assert project.status() == {}
     stats = json.loads((project.path / "data/processed/mnist/stats.json").read_text())
     assert stats["shape"] == [1, 28, 28] and stats["counts"]["test"] == 100

@@ -21,7 +21,7 @@ from tests.conftest import Project, md5, sh
 pytestmark = pytest.mark.slow
 
 MODELS = ("mlp", "cnn", "fashion_mlp", "transfer", "logreg", "perceptron", "charrnn", "sentiment")
-MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp"}
+MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp"}
 
 
 def ran(proc) -> set[str]:
@@ -135,9 +135,10 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_
     b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     edit(b, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
     proc = b.dvc("repro", "--pull")
-    assert {"train@mlp", "export@mlp"} <= restored(proc)
-    # Only the 5-second evaluation runs again: its git-tracked metrics file is not in the remote.
-    assert ran(proc) <= {"evaluate@mlp"}, proc.stdout
+    assert {"train@mlp", "export@mlp", "predictions@mlp"} <= restored(proc)
+    # Only the few-second evaluation and deployment check run again: their only outputs not
+    # rebuilt from the cache are git-tracked metrics, which are not in the remote.
+    assert ran(proc) <= {"evaluate@mlp", "deploy@mlp"}, proc.stdout
     assert md5(b.path / "models/mlp/model.pt") == md5(a.path / "models/mlp/model.pt")
 
 
@@ -229,8 +230,9 @@ def test_experiments_run_and_queue(reproduced_copy):
 # --- bitwise reproducibility --------------------------------------------------------------------
 
 RERUN = ["normalize@digits", "augment@digits", "train@mlp", "train@cnn", "evaluate@cnn", "export@cnn",
-         "train_charrnn@charrnn", "export_charrnn@charrnn", "train_sentiment@sentiment",
-         "evaluate_sentiment@sentiment", "style@style"]  # every family's numerics, and the data stages
+         "deploy@cnn", "predictions@cnn", "train_charrnn@charrnn", "export_charrnn@charrnn",
+         "deploy_charrnn@charrnn", "train_sentiment@sentiment", "evaluate_sentiment@sentiment",
+         "style@style"]  # every family's numerics, the deployment checks, and the data stages
 
 
 def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_copy, tmp_path):
@@ -245,6 +247,7 @@ def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_co
         assert ran(b.dvc("repro", "--force", "--single-item", stage)) == {stage}
     assert git_dirty(b) == "", b.git("diff").stdout[:3000]  # dvc.lock and metrics/: the same hashes and bytes
     for rel in ("models/cnn/model.pt", "models/charrnn/model.pt", "exports/cnn/model.pt2", "exports/cnn/model.ts",
+                "exports/cnn/model.onnx", "reports/cnn/predictions.png", "metrics/deploy/cnn.json",
                 "exports/charrnn/metadata.json", "metrics/cnn.json", "metrics/sentiment.json",
                 "plots/curves/cnn/loss.csv"):
         assert md5(b.path / rel) == md5(a.path / rel), rel
