@@ -96,6 +96,26 @@ def test_the_vocabulary_comes_from_the_training_split_only(tmp_path):
     assert splits["train"].inputs.shape[1] == 60 and splits["train"].inputs.dtype == torch.int64
 
 
+def test_reviews_without_a_word_are_dropped_before_padding_and_counted(tmp_path, caplog):
+    """The course drops zero-length reviews (its reviews.txt has one) before padding: a review of
+    nothing, or of punctuation only, would be an all-padding row with a label."""
+    reviews = fetch("synthetic_reviews", tmp_path / "raw", generate={"samples": 200, "seed": 1})
+    texts = (tmp_path / "raw" / "reviews.txt").read_text().splitlines()
+    labels = (tmp_path / "raw" / "labels.txt").read_text().splitlines()
+    texts[10:10], labels[10:10] = ["", " !!! ... "], ["positive", "negative"]  # two empty reviews inside the file
+    (tmp_path / "raw" / "reviews.txt").write_text("\n".join(texts) + "\n")
+    (tmp_path / "raw" / "labels.txt").write_text("\n".join(labels) + "\n")
+    paths = {s: tmp_path / f"{s}.pt" for s in ("train", "val", "test")}
+    cfg = EncodeReviewsParams(seq_length=30, min_count=1, val_fraction=0.1, test_fraction=0.1, seed=0)
+    with caplog.at_level("INFO"):
+        info = encode_reviews_dataset(reviews, tmp_path / "raw", cfg, paths, tmp_path / "vocab.json")
+    assert info["dropped_empty"] == 2 and read_json(tmp_path / "vocab.json")["dropped_empty"] == 2
+    assert sum(info["counts"].values()) == 200
+    assert "2 without a word dropped" in caplog.text
+    for split in paths.values():  # every row has at least one word code
+        assert (load_split(split).inputs != 0).any(dim=1).all()
+
+
 def test_synthetic_reviews_are_generated_by_the_download_path_and_recorded_as_synthetic(tmp_path):
     facts = fetch("synthetic_reviews", tmp_path / "raw", generate={"samples": 50, "seed": 0})
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == ["labels.txt", "reviews.txt"]

@@ -124,6 +124,19 @@ def read_aclimdb(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
 REVIEW_READERS: dict[str, Callable[[Path], dict]] = {"reviews_txt": read_reviews_txt, "aclimdb": read_aclimdb}
 
 
+def tokenize_reviews(parsed: dict[str, tuple[list[str], list[int]]]) -> tuple[dict[str, tuple[list[list[str]], list[int]]], int]:
+    """Each review's words, with the course's cleaning: reviews with no word (zero length once
+    tokenized) are dropped before padding, since an all-padding input says nothing. Returns the
+    token lists with their labels, and how many reviews were dropped."""
+    kept, empty = {}, 0
+    for group, (texts, labels) in parsed.items():
+        tokens = [tokenize(t) for t in texts]
+        keep = [i for i, words in enumerate(tokens) if words]
+        empty += len(texts) - len(keep)
+        kept[group] = ([tokens[i] for i in keep], [labels[i] for i in keep])
+    return kept, empty
+
+
 def build_vocab(token_lists: list[list[str]], min_count: int) -> list[str]:
     """Words by descending frequency (ties alphabetical, so the order is stable); index i + 2."""
     counts = Counter(w for tokens in token_lists for w in tokens)
@@ -144,22 +157,21 @@ def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReview
                            split_paths: dict[str, str | Path], vocab_path: str | Path) -> dict:
     if found := review_problems(cfg, source):
         raise invalid(found)
-    parsed = REVIEW_READERS[source.format](Path(raw_dir))
+    parsed, empty = tokenize_reviews(REVIEW_READERS[source.format](Path(raw_dir)))
     rng = np.random.default_rng(cfg.seed)
-    texts: dict[str, list[str]] = {}
+    tokens: dict[str, list[list[str]]] = {}
     labels: dict[str, np.ndarray] = {}
     if source.official_test:
         pool_t, pool_y = parsed["train"][0], np.array(parsed["train"][1])
-        texts["test"], labels["test"] = parsed["test"][0], np.array(parsed["test"][1])
+        tokens["test"], labels["test"] = parsed["test"][0], np.array(parsed["test"][1])
     else:
         all_t, all_y = parsed["all"][0], np.array(parsed["all"][1])
         keep, held = stratified_split(all_y, cfg.test_fraction, rng)
         pool_t, pool_y = [all_t[i] for i in keep], all_y[keep]
-        texts["test"], labels["test"] = [all_t[i] for i in held], all_y[held]
+        tokens["test"], labels["test"] = [all_t[i] for i in held], all_y[held]
     keep, held = stratified_split(pool_y, cfg.val_fraction, rng)
-    texts["train"], labels["train"] = [pool_t[i] for i in keep], pool_y[keep]
-    texts["val"], labels["val"] = [pool_t[i] for i in held], pool_y[held]
-    tokens = {split: [tokenize(t) for t in texts[split]] for split in texts}
+    tokens["train"], labels["train"] = [pool_t[i] for i in keep], pool_y[keep]
+    tokens["val"], labels["val"] = [pool_t[i] for i in held], pool_y[held]
     words = build_vocab(tokens["train"], cfg.min_count)  # training split only: no peeking at test words
     index = {w: i + 2 for i, w in enumerate(words)}
     for split, path in split_paths.items():
@@ -168,9 +180,10 @@ def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReview
     info = {"dataset": source.dataset, "source": source.source, "synthetic": source.synthetic,
             "classes": list(source.classes), "words": words,
             "pad": PAD, "unknown": UNKNOWN, "seq_length": cfg.seq_length,
-            "counts": {s: len(labels[s]) for s in ("train", "val", "test")},
+            "counts": {s: len(labels[s]) for s in ("train", "val", "test")}, "dropped_empty": empty,
             "train_length_median": float(np.median(lengths)), "truncated_fraction":
                 round(float(np.mean([n > cfg.seq_length for n in lengths])), 6)}
     write_json(vocab_path, info)
-    log.info("%s: %s reviews, %d words in the vocabulary", source.dataset, info["counts"], len(words))
+    log.info("%s: %s reviews, %d words in the vocabulary; %d without a word dropped", source.dataset,
+             info["counts"], len(words), empty)
     return info
