@@ -42,6 +42,10 @@ def ran(proc) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", proc.stdout))
 
 
+def restored(proc) -> set[str]:
+    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", proc.stdout))
+
+
 def edit(project, change) -> None:
     params = project.read_params()
     change(params)
@@ -119,13 +123,15 @@ def test_make_repro_reruns_what_a_change_affects_and_restores_a_run_seen_before(
     params seen before come back from the run-cache instead of training again."""
     project = reproduced_copy
     scheduler = [sys.executable, "-m", "pipeline.parallel", "--jobs", "2"]
+    before = {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in ("cnn", "transfer")}
     lr = project.read_params()["train"]["cnn"]["lr"]
     edit(project, lambda p: p["train"]["cnn"].update(lr=lr * 2))
     assert ran(sh(scheduler, project.path)) == CNN_AND_TRANSFER
     assert project.status() == {}
     edit(project, lambda p: p["train"]["cnn"].update(lr=lr))
     back = sh(scheduler, project.path)
-    assert ran(back) == set() and "is cached - skipping run" in back.stdout
+    assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER
+    assert {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in before} == before
     assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
 
 

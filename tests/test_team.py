@@ -142,17 +142,6 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_
     assert md5(b.path / "models/mlp/model.pt") == md5(a.path / "models/mlp/model.pt")
 
 
-def test_a_run_seen_before_is_restored_not_retrained(reproduced_copy):
-    project = reproduced_copy
-    before = checkpoints(project)
-    edit(project, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
-    assert ran(project.dvc("repro")) == MLP_STAGES
-    project.git("checkout", "params.yaml")
-    proc = project.dvc("repro")
-    assert ran(proc) == set() and restored(proc) == MLP_STAGES
-    assert checkpoints(project) == before and git_dirty(project) == ""  # metrics back to the committed bytes
-
-
 # --- branches -------------------------------------------------------------------------------------
 
 
