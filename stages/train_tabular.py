@@ -1,5 +1,5 @@
-"""Stage train_tabular@<model>: logistic regression by gradient descent, or the perceptron by the
-course's perceptron trick, on a table."""
+"""Stage train_tabular@<model>: logistic regression or a small MLP by gradient descent, or the
+perceptron by the course's perceptron trick, on a table (restarts: the best of several seeds)."""
 
 from pipeline.core import cli, params
 from pipeline.data.store import load_split, read_info

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from pipeline.core.params import PositiveInt
 from pipeline.schema.optim import Optimizer, Schedule
 
@@ -15,3 +17,5 @@ class Params(Optimizer, Schedule):
     arch: Literal["logreg"]
     dataset: str
     batch_size: PositiveInt | None  # null: full-batch gradient descent, as in the course
+    l1: float = Field(0.0, ge=0)  # L1 penalty on the weights (not biases), beside weight_decay's L2
+    restarts: PositiveInt = 1  # train with seeds seed..seed+restarts-1; keep the lowest validation loss
