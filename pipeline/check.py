@@ -17,13 +17,14 @@ from typing import Any
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import check, check_entry, invalid, read_yaml
 from pipeline.data.sources import CORPUS, IMAGE, PHOTOS, REVIEWS, TABULAR, facts, read_source
-from pipeline.schema import augment, encode, normalize
+from pipeline.schema import augment, encode, gates, normalize
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.distributed import DistributedParams
 from pipeline.schema.download import DownloadParams, problems
 from pipeline.schema.evaluate import EvaluateParams
 from pipeline.schema.export import ExportParams
+from pipeline.schema.filters import FiltersParams
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
 from pipeline.schema.style import StyleParams
 
@@ -35,7 +36,9 @@ PER_ENTRY: dict[str, Any] = {
     "style": StyleParams,
 }
 SHARED = {"runtime": RuntimeParams, "accelerate": AccelerateParams, "distributed": DistributedParams,
-          "evaluate": EvaluateParams, "export": ExportParams}
+          "evaluate": EvaluateParams, "export": ExportParams, "filters": FiltersParams}
+# Sections laid out their own way: the function that lists their problems (given params.yaml whole).
+NESTED = {"gates": gates.problems}
 # Model sections: the key that names their data, and the kind of dataset it must be.
 FAMILIES = {"train": ("dataset", IMAGE), "transfer": ("dataset", IMAGE), "tabular": ("dataset", TABULAR),
             "charrnn": ("corpus", CORPUS), "sentiment": ("dataset", REVIEWS), "style": ("images", PHOTOS)}
@@ -123,6 +126,13 @@ def _models(p: dict, raw: dict, data: dict[str, Any], found: list[str]) -> None:
         used.add(s.vgg)
     found.extend(f"backbones.{name}: not used by any transfer or style model; remove it (a declared backbone "
                      "is fetched)" for name in backbones if name not in used)
+    if (f := p.get("filters")) is not None:  # one section, not a family: its one dataset of photos
+        if f.photos not in p.get("download", {}):
+            found.append(f"filters.photos: {f.photos!r} is not a declared dataset; declared: {declared} (declare "
+                         "it under download)")
+        elif f.photos in data and data[f.photos].kind != PHOTOS:
+            found.append(f"filters.photos: {f.photos!r} holds {data[f.photos].kind} data; the filters stage needs "
+                         f"a {PHOTOS} dataset")
     charrnn, sample = set(raw.get("charrnn") or {}), set(raw.get("sample") or {})
     found.extend(f"sample.{name}: missing; every charrnn model needs its sampling settings (prime, length, "
                      "top_k, samples, seed)" for name in sorted(charrnn - sample))
@@ -136,7 +146,7 @@ def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "data
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: must be a mapping of sections, got {type(raw).__name__}")
     found: list[str] = []
-    allowed = [*PER_ENTRY, *SHARED]
+    allowed = [*PER_ENTRY, *SHARED, *NESTED]
     found += [f"{key}: unknown section; allowed sections: {', '.join(allowed)}" for key in raw if key not in allowed]
     _moved(raw, found)
     p: dict[str, Any] = {}
@@ -154,6 +164,8 @@ def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "data
             found.append(f"{section}: required section is missing")
         elif (obj := check(schema, raw[section], section, found)) is not None:
             p[section] = obj
+    for problems_of in NESTED.values():
+        found += problems_of(raw)
     data = _datasets(p, Path(datasets), found)
     _data_sections(p, data, found)
     _models(p, raw, data, found)

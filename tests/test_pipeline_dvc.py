@@ -23,7 +23,7 @@ AFTER = ("train", "evaluate", "export", "deploy")
 
 def model_stages(family: str, model: str, image: bool = False) -> set[str]:
     suffix = "" if family == "train" else f"_{family}"
-    return {f"{step}{suffix}@{model}" for step in AFTER + (("predictions",) if image else ())}
+    return {f"{step}{suffix}@{model}" for step in AFTER + (("predictions", "visualize") if image else ())}
 
 
 EXPECTED = (
@@ -34,6 +34,7 @@ EXPECTED = (
     | model_stages("transfer", "transfer", image=True)
     | {s for m in ("logreg", "perceptron") for s in model_stages("tabular", m)}
     | model_stages("charrnn", "charrnn") | model_stages("sentiment", "sentiment")
+    | {"boundary@logreg", "boundary@perceptron", "gates@perceptron", "gates@mlp", "filters"}
 )
 CNN_AND_TRANSFER = model_stages("train", "cnn", image=True) | model_stages("transfer", "transfer", image=True)
 
@@ -69,8 +70,13 @@ def test_every_family_runs_end_to_end(reproduced, reproduced_copy):
         for consumer in ("cpp", "onnxruntime"):
             assert deployed[consumer]["accuracy"] == deployed["eager"]["accuracy"] == metrics["test"]["accuracy"]
             assert deployed[consumer]["max_abs_diff"] <= project.read_params()["export"]["atol"]
-    for model in (*IMAGE_MODELS, "transfer"):
-        assert (project.path / f"reports/{model}/predictions.png").read_bytes()[:4] == b"\x89PNG"
+    for model in (*IMAGE_MODELS, "transfer"):  # the pictures of lessons 5 and 9
+        for picture in ("predictions", "filters", "feature_maps"):
+            assert (project.path / f"reports/{model}/{picture}.png").read_bytes()[:4] == b"\x89PNG", (model, picture)
+    for path in ("reports/logreg/boundary.png", "reports/gates/mlp.png", "reports/filters/filters.png"):
+        assert (project.path / path).read_bytes()[:4] == b"\x89PNG", path  # lessons 2 and 5
+    gates = json.loads((project.path / "metrics/gates/mlp.json").read_text())
+    assert set(gates) == {"AND", "OR", "NOT", "XOR"}
     charrnn = json.loads((project.path / "metrics/deploy/charrnn.json").read_text())
     assert charrnn["cpp"]["same_sampled_text"] and charrnn["cpp"]["same_greedy_text"], charrnn
     assert set(json.loads((project.path / "metrics/charrnn.json").read_text())["val"]) >= {"perplexity", "accuracy"}
@@ -110,7 +116,7 @@ def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
     # Code: the CNN's module reruns the stages that build a CNN. The transfer model on it follows
     # through the cnn checkpoint, its dependency, when retraining changes it (this comment does not).
     (project.path / "pipeline/models/cnn.py").open("a").write("\n# an edit\n")
-    assert set(project.status()) == {"train@cnn", "evaluate@cnn", "export@cnn", "deploy@cnn"}
+    assert set(project.status()) == {"train@cnn", "evaluate@cnn", "export@cnn", "deploy@cnn", "visualize@cnn"}
     project.git("checkout", "pipeline/models/cnn.py")
     # Image augmentation code: image stages only, never the text or table models.
     (project.path / "pipeline/augment.py").open("a").write("\n# an edit\n")

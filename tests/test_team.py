@@ -21,7 +21,7 @@ from tests.conftest import Project, md5, sh
 pytestmark = pytest.mark.slow
 
 MODELS = ("mlp", "cnn", "fashion_mlp", "transfer", "logreg", "perceptron", "charrnn", "sentiment")
-MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp"}
+MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp", "visualize@mlp"}
 
 
 def ran(proc) -> set[str]:
@@ -221,7 +221,7 @@ def test_experiments_run_and_queue(reproduced_copy):
 RERUN = ["normalize@digits", "augment@digits", "train@mlp", "train@cnn", "evaluate@cnn", "export@cnn",
          "deploy@cnn", "predictions@cnn", "train_charrnn@charrnn", "export_charrnn@charrnn",
          "deploy_charrnn@charrnn", "train_sentiment@sentiment", "evaluate_sentiment@sentiment",
-         "style@style"]  # every family's numerics, the deployment checks, and the data stages
+         "style@style", "gates@mlp"]  # every family's numerics, the deployment checks, and the data stages
 
 
 def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_copy, tmp_path):

@@ -32,6 +32,9 @@ def shrink(params: dict) -> dict:
                 m.update(channels=[4, 8], fc=16)
     for m in p["tabular"].values():
         m.update(epochs=3, patience=3)
+    for m in p["gates"]["models"].values():
+        m.update(epochs=min(m["epochs"], 10), patience=min(m["patience"], 10))
+    p["gates"]["data"]["per_corner"] = 5
     for m in p["charrnn"].values():
         m.update(hidden=16, layers=1, seq_length=16, batch_size=8, epochs=1, device="cpu")
     for m in p["sample"].values():
@@ -47,6 +50,7 @@ def shrink(params: dict) -> dict:
             d["generate"]["samples"] = 300
     for e in p["encode_text"].values():
         e["max_chars"] = 20000
+    p["filters"]["size"] = 64
     p["evaluate"]["device"] = "cpu"
     return p
 
