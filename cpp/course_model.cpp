@@ -10,8 +10,8 @@
 //       Times one call on INPUTS.pt (a tensor: one batch) N times (default 20) after a warm-up
 //       call; prints the median seconds per call (make bench uses it).
 //   course_model generate MODEL.ts --prime TEXT [--length N] [--top-k K] [--seed S]
-//       The character model: prints TEXT and N characters, each drawn from the K most likely
-//       (--top-k 1 is greedy decoding). The vocabulary travels inside model.ts.
+//       The character model (any cell: LSTM, GRU, RNN): prints TEXT and N characters, each drawn
+//       from the K most likely (--top-k 1 is greedy decoding). The vocabulary travels inside model.ts.
 //
 // Exit status: 0 on success, 2 on bad usage or input (one line on stderr), 1 on anything else.
 #include <torch/script.h>
@@ -218,7 +218,9 @@ int generate(const std::vector<std::string>& args) {
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
   torch::NoGradGuard no_grad;
-  int64_t layers = 0, hidden = 0;  // the LSTM state is (layers, batch, hidden), zeros to start
+  // The state h, c is (layers, batch, hidden), zeros to start. Every cell takes and returns both:
+  // a GRU or vanilla RNN gives c back unchanged (pipeline/models/charrnn.py), so one loop serves all.
+  int64_t layers = 0, hidden = 0;
   std::istringstream(extra["state.shape"]) >> layers >> hidden;
   if (layers < 1 || hidden < 1) throw UsageError(args[1] + " does not say its state's shape (state.shape)");
   auto h = torch::zeros({layers, 1, hidden}), c = torch::zeros({layers, 1, hidden});

@@ -1,4 +1,4 @@
-"""Training, evaluating and sampling the character-level LSTM.
+"""Training, evaluating and sampling the character-level RNN (LSTM, GRU or vanilla RNN: `cell`).
 
 Batches as in the course: the text is cut into `batch_size` long rows and walked through in
 windows of `seq_length`, the hidden state carried from one window to the next (detached);
@@ -77,8 +77,8 @@ def train_charrnn(name: str, p: CharRNNParams, tokens: dict[str, torch.Tensor], 
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     meta = {"model": name, "family": "charrnn", "arch": "charrnn", "params": p.model_dump(), "spec": spec,
             "dataset": vocab["dataset"], "text_md5": vocab["text_md5"]}
-    log.info("%s on %s: %s training / %s validation characters, vocabulary %d, device %s", name, vocab["dataset"],
-             f"{len(train):,}", f"{len(val):,}", len(vocab["chars"]), device)
+    log.info("%s (%s) on %s: %s training / %s validation characters, vocabulary %d, device %s", name, p.cell,
+             vocab["dataset"], f"{len(train):,}", f"{len(val):,}", len(vocab["chars"]), device)
 
     def save(epoch: int, va: dict) -> None:
         save_checkpoint(checkpoint, model=model, optimizer=optimizer, epoch=epoch,

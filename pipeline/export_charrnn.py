@@ -1,7 +1,11 @@
 """Deployment artifacts of the character model: TorchScript, torch.export and ONNX of
 model(x, h, c) -> (logits, h, c), checked on windows of the validation text (pipeline.export does
 the writing and the parity check). model.ts carries the vocabulary and the state's shape as extra
-files, which is all the C++ program (cpp/course_model generate) needs to write text."""
+files, which is all the C++ program (cpp/course_model generate) needs to write text.
+
+The signature is the same for every `cell`: a GRU or vanilla RNN returns c unchanged (see
+pipeline.models.charrnn), so the C++ program, ONNX Runtime and `predict` run every cell with the
+same code; metadata.json says which cell it is."""
 
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_
     h, c = model.init_state(rows)
     dyn = torch.export.Dim.DYNAMIC
     ex_h, ex_c = model.init_state(2)
-    # TorchScript takes any batch and length. torch.export specializes nn.LSTM's sequence length,
+    # TorchScript takes any batch and length. torch.export specializes the RNN's sequence length,
     # so the .pt2 and the .onnx take one character per call (text generation feeds them one at a time); its
     # parity is checked step by step from the states the eager model reaches on real text.
     steps = []
@@ -44,10 +48,12 @@ def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_
         "torch_export": step,
         "onnx": step,
     }
-    metadata = {"model": ckpt["model"], "arch": "charrnn", "dataset": ckpt["dataset"],
+    state = ("LSTM state" if p.cell == "lstm" else
+             f"{p.cell.upper()} state h; c is returned unchanged (only an LSTM has a cell state)")
+    metadata = {"model": ckpt["model"], "arch": "charrnn", "cell": p.cell, "dataset": ckpt["dataset"],
                 "vocabulary": ckpt["spec"]["chars"],
                 "input": {"x": "int64 (batch, time): indices into vocabulary; time is 1 for model.pt2 and model.onnx",
-                          "h, c": f"float32 ({p.layers}, batch, {p.hidden}): LSTM state; zeros to start"},
+                          "h, c": f"float32 ({p.layers}, batch, {p.hidden}): {state}; zeros to start"},
                 "output": {"logits": "(batch, time, vocabulary): next-character scores", "h, c": "the new state"},
                 "trained": {"params": ckpt["params"], "best_epoch": ckpt["epoch"], "val": ckpt["metrics"],
                             "sequence_length": p.seq_length}}

@@ -180,6 +180,7 @@ def generate(model: OnnxModel | TorchModel, meta: dict[str, Any], prime: str, le
                                                           if unknown else "empty; ")
                                 + "start with characters of the text it was trained on")
     p = meta["trained"]["params"]
+    # h and c, zeros, for every cell (metadata.json's "cell"): a GRU or RNN gives c back unchanged
     state = [np.zeros((p["layers"], 1, p["hidden"]), np.float32) for _ in range(2)]
     codes = [index[ch] for ch in prime]
     k = min(top_k, len(chars))

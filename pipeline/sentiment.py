@@ -1,5 +1,5 @@
-"""Training the sentiment LSTM: the shared minibatch loop with the binary log-loss and gradient
-clipping, as in the course."""
+"""Training the sentiment RNN (LSTM, GRU or vanilla RNN: `cell`): the shared minibatch loop with
+the binary log-loss and gradient clipping, as in the course."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def train_sentiment(name: str, p: SentimentParams, train: Split, val: Split, voc
     meta = {"model": name, "family": "sentiment", "arch": "sentiment", "params": p.model_dump(), "spec": spec,
             "dataset": vocab["dataset"], "vocab": vocab["words"],
             "metrics_extra": {"synthetic_data": int(vocab["synthetic"])}}
-    log.info("%s on %s: %d train / %d val reviews, vocabulary %d, device %s", name, vocab["dataset"], len(train),
-             len(val), spec["vocab_size"], device)
+    log.info("%s (%s) on %s: %d train / %d val reviews, vocabulary %d, device %s", name, p.cell, vocab["dataset"],
+             len(train), len(val), spec["vocab_size"], device)
 
     def save(epoch: int, va: dict) -> None:
         save_checkpoint(checkpoint, model=model, optimizer=optimizer, epoch=epoch,

@@ -1,4 +1,4 @@
-"""Stage train_charrnn@<model>: the character-level LSTM on an encoded corpus."""
+"""Stage train_charrnn@<model>: the character-level RNN (LSTM, GRU or RNN: `cell`) on an encoded corpus."""
 
 from pipeline.charrnn import train_charrnn
 from pipeline.core import cli, params

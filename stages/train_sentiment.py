@@ -1,4 +1,4 @@
-"""Stage train_sentiment@<model>: the sentiment LSTM on encoded reviews."""
+"""Stage train_sentiment@<model>: the sentiment RNN (LSTM, GRU or RNN: `cell`) on encoded reviews."""
 
 from pipeline.core import cli, params
 from pipeline.core.io import read_json

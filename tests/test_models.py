@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import MODELS, arch_schema, read_yaml
 from pipeline.models import as_float, build_model
+from pipeline.schema import gates
 from tests.conftest import ROOT
 
 PARAMS = read_yaml(ROOT / "params.yaml")
@@ -22,9 +23,11 @@ TEN = [str(i) for i in range(10)]
 
 
 def first_entry(arch: str) -> tuple[str | None, dict | None]:
-    """(section, entry) of the first model in params.yaml with this architecture; (None, None) if none."""
-    return next(((section, m) for section in MODEL_SECTIONS for m in PARAMS[section].values() if m["arch"] == arch),
-                (None, None))
+    """(section, entry) of the first model in params.yaml with this architecture; (None, None) if none.
+    A gates model is a tabular entry whose data the gates stage makes (pipeline.schema.gates)."""
+    entries = [(section, m) for section in MODEL_SECTIONS for m in PARAMS[section].values()]
+    entries += [("tabular", m | {"dataset": gates.DATASET}) for m in PARAMS["gates"]["models"].values()]
+    return next(((section, m) for section, m in entries if m["arch"] == arch), (None, None))
 
 
 def params_for(arch: str):
@@ -52,7 +55,7 @@ def cases():
     out.append(("transfer-torchvision-resnet18", "transfer",
                 {"classes": ["cat", "dog"], "backbone": {"source": "torchvision", "arch": "resnet18", "weights": "random"}},
                 torch.rand(4, 3, 32, 32, generator=g), torch.arange(4) % 2, F.cross_entropy, None))
-    for arch in ("logreg", "perceptron"):
+    for arch in ("logreg", "perceptron", "tabular_mlp"):
         out.append((arch, arch, {"features": list("abcde"), "classes": ["no", "yes"], "mean": [1.0] * 5, "std": [2.0] * 5},
                     torch.randn(8, 5, generator=g) * 2 + 1, torch.arange(8) % 2,
                     lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()), None))
@@ -87,13 +90,25 @@ def test_every_architecture_has_a_schema_that_validates_its_params_entry():
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_every_model_forward_and_one_step(case):
+    forward_and_train(case, params_for(case[1]))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("arch", ["charrnn", "sentiment"])
+def test_every_recurrent_cell_forward_and_one_step(arch, cell):
+    case = next(c for c in CASES if c[0] == arch)
+    forward_and_train(case, params_for(arch).model_copy(update={"cell": cell}))
+
+
+def forward_and_train(case, params) -> None:
+    """One forward pass (shape, no NaN), then 10 Adam steps lower the loss."""
     _, arch, spec, x, y, loss_fn, call = case
     torch.manual_seed(0)
-    model = build_model(arch, params_for(arch), spec)
+    model = build_model(arch, params, spec)
     run = call or (lambda m, inputs: m(as_float(inputs)))
     model.eval()
     out = run(model, x)
-    expected = {"logreg": (len(x),), "perceptron": (len(x),), "sentiment": (len(x),),
+    expected = {"logreg": (len(x),), "perceptron": (len(x),), "tabular_mlp": (len(x),), "sentiment": (len(x),),
                 "charrnn": (*x.shape, 8)}.get(arch, (len(x), len(spec.get("classes", []))))
     assert tuple(out.shape) == expected and torch.isfinite(out).all()
     trainable = [p for p in model.parameters() if p.requires_grad]

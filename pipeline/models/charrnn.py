@@ -1,6 +1,15 @@
-"""The course's character-level LSTM (lesson 7): characters (one-hot, or an embedding) -> LSTM
--> dropout -> linear over the vocabulary. The hidden state goes in and comes out, so text can be
-generated, or fed in chunks, one call after another."""
+"""The course's character-level RNN (lesson 7): characters (one-hot, or an embedding) -> a
+recurrent layer (`cell`: LSTM as in the course, GRU, or a vanilla tanh RNN) -> dropout -> linear
+over the vocabulary. The hidden state goes in and comes out, so text can be generated, or fed in
+chunks, one call after another.
+
+Every cell has the one signature (x, h, c) -> (logits, h, c). Only an LSTM has a cell state `c`;
+a GRU or RNN returns the `c` it is given, unchanged (zeros). Why: every consumer (training,
+sampling, the three export formats, cpp/course_model generate, ONNX Runtime, predict, the
+deployment check) then runs every cell with the same code and the same state shapes, where a
+second signature for cells without `c`, or one state tensor whose shape depends on the cell,
+would need a branch in each of them. The cost is one unused tensor per call; the export's
+metadata.json says which cell it is."""
 
 from __future__ import annotations
 
@@ -10,26 +19,38 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# The schema's `cell` values (pipeline/schema/charrnn.py); kept here too, rather than shared with
+# the sentiment model, so that neither model's stages depend on the other's file.
+CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
 
 class CharRNN(nn.Module):
+    # A constant to TorchScript, which then compiles only this model's branch of forward
+    # (isinstance(self.rnn, nn.LSTM) is not settled that way once the tracer has seen the module).
+    __constants__ = ["has_cell_state"]
+
     def __init__(self, vocab_size: int, hidden: int, layers: int, dropout: float, onehot: bool,
-                 embedding_dim: int) -> None:
+                 embedding_dim: int, cell: str = "lstm") -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.onehot = onehot
         self.hidden = hidden
         self.layers = layers
         self.embed = nn.Identity() if onehot else nn.Embedding(vocab_size, embedding_dim)
-        self.lstm = nn.LSTM(vocab_size if onehot else embedding_dim, hidden, layers,
-                            dropout=dropout if layers > 1 else 0.0, batch_first=True)
+        self.rnn = CELLS[cell](vocab_size if onehot else embedding_dim, hidden, layers,
+                               dropout=dropout if layers > 1 else 0.0, batch_first=True)
+        self.has_cell_state = isinstance(self.rnn, nn.LSTM)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, vocab_size)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (batch, time) character codes; h, c: (layers, batch, hidden). Returns logits
-        (batch, time, vocab) and the new h, c."""
+        (batch, time, vocab) and the new h, c (c unchanged but for an LSTM)."""
         inputs = F.one_hot(x, self.vocab_size).float() if self.onehot else self.embed(x)
-        out, (h, c) = self.lstm(inputs, (h, c))
+        if self.has_cell_state:
+            out, (h, c) = self.rnn(inputs, (h, c))
+        else:
+            out, h = self.rnn(inputs, h)
         return self.fc(self.dropout(out)), h, c
 
     def init_state(self, batch: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,4 +59,4 @@ class CharRNN(nn.Module):
 
 
 def build(p, spec: dict[str, Any]) -> CharRNN:
-    return CharRNN(len(spec["chars"]), p.hidden, p.layers, p.dropout, p.onehot, p.embedding_dim)
+    return CharRNN(len(spec["chars"]), p.hidden, p.layers, p.dropout, p.onehot, p.embedding_dim, p.cell)

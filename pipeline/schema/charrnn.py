@@ -1,5 +1,6 @@
-"""charrnn.<name>: the course's character-level LSTM; sample.<name>: how its text is sampled
-(a section of its own, so that sampling settings rerun sampling, not training)."""
+"""charrnn.<name>: the course's character-level RNN (an LSTM, or a GRU or vanilla RNN: `cell`);
+sample.<name>: how its text is sampled (a section of its own, so that sampling settings rerun
+sampling, not training)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ SECTION = "charrnn"
 class Params(Loop):
     arch: Literal["charrnn"]
     corpus: str
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer (pipeline.models.charrnn.CELLS)
     onehot: bool  # the course feeds one-hot characters; false learns an embedding instead
     embedding_dim: PositiveInt  # used when onehot is false
     hidden: PositiveInt

@@ -1,4 +1,5 @@
-"""sentiment.<name>: the course's sentiment LSTM (embedding, LSTM, dropout, linear, sigmoid)."""
+"""sentiment.<name>: the course's sentiment RNN (embedding, LSTM or GRU or vanilla RNN: `cell`,
+dropout, linear, sigmoid)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ SECTION = "sentiment"
 class Params(Loop):
     arch: Literal["sentiment"]
     dataset: str
+    cell: Literal["lstm", "gru", "rnn"] = "lstm"  # the recurrent layer (pipeline.models.sentiment.CELLS)
     embedding_dim: PositiveInt
     hidden: PositiveInt
     layers: PositiveInt
