@@ -15,12 +15,13 @@ import pytest
 from pipeline.core.params import read_yaml
 from tests.helpers.project import ROOT, Project, make_project, sh, shrink, tool_env  # noqa: F401
 from tests.helpers.server import Server, dead_url  # noqa: F401
-from tests.helpers.store import accelerate, fetch, prepared_store, small_train_params  # noqa: F401
+from tests.helpers.store import accelerate, encoded_corpus, fetch, prepared_store, small_train_params  # noqa: F401
 from tests.helpers.upstream import (  # noqa: F401
     image_folder_files,
     make_cifar_archive,
     make_idx_dataset,
     md5,
+    png,
     real_digits,
     write_aclimdb,
     write_idx,

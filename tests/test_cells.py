@@ -18,11 +18,10 @@ from pipeline import check
 from pipeline.charrnn import sample, train_charrnn
 from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import ConfigError
-from pipeline.core.io import load_torch
 from pipeline.core.params import read_yaml
 from pipeline.cpp import generate
 from pipeline.data.store import load_split
-from pipeline.data.text import encode_reviews_dataset, encode_text_dataset
+from pipeline.data.text import encode_reviews_dataset
 from pipeline.deploy import check_classifier
 from pipeline.deploy_charrnn import check_charrnn
 from pipeline.export import FORMATS, export_classifier
@@ -33,9 +32,9 @@ from pipeline.models import sentiment as sentiment_model
 from pipeline.predict import predict
 from pipeline.schema import charrnn as charrnn_schema
 from pipeline.schema import sentiment as sentiment_schema
-from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams
+from pipeline.schema.encode import EncodeReviewsParams
 from pipeline.sentiment import train_sentiment
-from tests.conftest import ROOT, fetch
+from tests.conftest import ROOT, encoded_corpus, fetch
 
 PARAMS = read_yaml(ROOT / "params.yaml")
 ATOL = PARAMS["export"]["atol"]
@@ -61,11 +60,7 @@ def sampling(**kw) -> charrnn_schema.Sampling:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    facts = fetch("pydoc", root / "raw")
-    vocab = encode_text_dataset(facts, root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=8000),
-                                root / "tokens.pt", root / "vocab.json")
-    return load_torch(root / "tokens.pt"), vocab
+    return encoded_corpus(tmp_path_factory.mktemp("corpus"), max_chars=8000)
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,13 @@ import torch
 from pipeline.charrnn import batches, evaluate_charrnn, sample, train_charrnn
 from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import ConfigError
-from pipeline.core.io import load_torch
 from pipeline.core.params import read_yaml
-from pipeline.data.text import encode_text_dataset
 from pipeline.cpp import CppError, generate
 from pipeline.deploy_charrnn import check_charrnn
 from pipeline.export import FORMATS
 from pipeline.export_charrnn import export_charrnn
 from pipeline.schema.charrnn import Params, Sampling
-from pipeline.schema.encode import EncodeTextParams
-from tests.conftest import ROOT, fetch
+from tests.conftest import ROOT, encoded_corpus
 
 
 def small_params(**kw) -> Params:
@@ -36,11 +33,7 @@ def small_sampling(**kw) -> Sampling:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    facts = fetch("pydoc", root / "raw")
-    vocab = encode_text_dataset(facts, root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=30000),
-                                root / "tokens.pt", root / "vocab.json")
-    return load_torch(root / "tokens.pt"), vocab
+    return encoded_corpus(tmp_path_factory.mktemp("corpus"), max_chars=30000)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from pipeline.core.errors import DataError, PipelineError
@@ -28,22 +27,13 @@ from pipeline.predictions import (
     plot_predictions,
     select,
 )
-from tests.conftest import ROOT
+from tests.conftest import ROOT, png
 
 
 def save_scripted(module: nn.Module, path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         torch.jit.save(torch.jit.script(module.eval()), str(path))
-
-
-def png(path) -> Image.Image:
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with Image.open(path) as image:
-        image.verify()
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def red_pixels(path) -> int:

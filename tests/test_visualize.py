@@ -11,7 +11,6 @@ import sys
 
 import pytest
 import torch
-from PIL import Image
 from torch import nn
 
 from pipeline.checkpoint import load_checkpoint, save_checkpoint
@@ -20,7 +19,7 @@ from pipeline.core.params import arch_schema
 from pipeline.data.store import Split, load_split, read_info
 from pipeline.models import build_model
 from pipeline.visualize import MAX_CHANNELS, feature_maps, mosaic, traced_layers, unit_grid, visualize
-from tests.conftest import ROOT, accelerate, small_train_params
+from tests.conftest import ROOT, accelerate, png, small_train_params
 
 CHANNELS = [4, 8]
 
@@ -37,15 +36,6 @@ def tiny_cnn(digits_store):
                 Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0), out / "model.pt", out / "loss.csv", out / "accuracy.csv",
                 accelerate())
     return out / "model.pt"
-
-
-def png(path) -> Image.Image:
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with Image.open(path) as image:
-        image.verify()
-    image = Image.open(path)
-    image.load()
-    return image
 
 
 def run_stage(checkpoint, store, out, *extra):

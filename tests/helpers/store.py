@@ -1,6 +1,6 @@
 """Data as the pipeline prepares it, for tests below the stage level: a dataset fetched from its
 entry under datasets/ (`fetch`), a bundled dataset through download and normalize
-(`prepared_store`), and the shrunk params of an architecture (`small_train_params`)."""
+(`prepared_store`), the bundled corpus encoded (`encoded_corpus`), and the shrunk params of an architecture (`small_train_params`)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,18 @@ def fetch(dataset: str, out: str | Path, folder: str | Path | None = None, **dow
     source = read_source(folder, dataset, cfg.source)
     fetch_dataset(dataset, source, cfg, folder, out)
     return facts(dataset, source, cfg.source)
+
+
+def encoded_corpus(root: Path, max_chars: int):
+    """The bundled pydoc corpus through download and encode_text, cut to `max_chars`: (tokens, vocab)."""
+    from pipeline.core.io import load_torch
+    from pipeline.data.text import encode_text_dataset
+    from pipeline.schema.encode import EncodeTextParams
+
+    facts = fetch("pydoc", root / "raw")
+    vocab = encode_text_dataset(facts, root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=max_chars),
+                                root / "tokens.pt", root / "vocab.json")
+    return load_torch(root / "tokens.pt"), vocab
 
 
 def prepared_store(root: Path, name: str) -> dict[str, Path]:

@@ -131,3 +131,15 @@ def write_aclimdb(path: Path, reviews: dict[str, list[tuple[str, int]]]) -> str:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return md5(path)
+
+
+def png(path: Path):
+    """The PNG at `path`, checked to be a complete, valid PNG file, loaded (a PIL image)."""
+    from PIL import Image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(path) as image:
+        image.verify()
+    image = Image.open(path)
+    image.load()
+    return image
