@@ -71,7 +71,7 @@ def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
     new = {"train@wide", "evaluate@wide", "export@wide", "deploy@wide", "predictions@wide", "visualize@wide"}
     assert set(project.dvc("stage", "list", "--name-only").stdout.split()) == before | new
     assert stale(project) == new
-    proc = project.dvc("repro")
+    proc = project.make_repro()
     assert set(re.findall(r"Running stage '([^']+)'", proc.stdout)) == new
     assert stale(project) == set()
 
@@ -108,7 +108,7 @@ def test_your_own_folder_is_a_dependency(reproduced_copy, tmp_path):
         p["train"]["fashion_mlp"]["dataset"] = "photos"
 
     edit_params(project, declare)
-    ran = project.dvc("repro").stdout
+    ran = project.make_repro().stdout
     assert {"download@photos", "normalize@photos", "augment@photos", "train@fashion_mlp"} <= set(
         re.findall(r"Running stage '([^']+)'", ran))
     assert stale(project) == set()

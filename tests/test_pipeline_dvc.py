@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 
 import pytest
 import torch
 
-from tests.conftest import dead_url, make_idx_dataset, sh
+from tests.conftest import dead_url, make_idx_dataset
 
 pytestmark = pytest.mark.slow
 
@@ -87,17 +86,28 @@ def test_every_family_runs_end_to_end(reproduced, reproduced_copy):
         assert (project.path / path).stat().st_size > 0, path
 
 
-def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
+def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_restored(reproduced_copy):
+    """`make repro` (its scheduler over `dvc repro --single-item`) runs exactly the stages a change
+    affects; params seen before come back from the run-cache instead of training again."""
     project = reproduced_copy
+    before = {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in ("cnn", "transfer")}
     # cnn's learning rate: cnn, and the transfer model built on it; nothing of mlp or the data.
-    edit(project, lambda p: p["train"]["cnn"].update(lr=p["train"]["cnn"]["lr"] * 2))
+    lr = project.read_params()["train"]["cnn"]["lr"]
+    edit(project, lambda p: p["train"]["cnn"].update(lr=lr * 2))
     assert set(project.status()) == {"train@cnn"}
-    assert ran(project.dvc("repro")) == CNN_AND_TRANSFER
+    assert ran(project.make_repro()) == CNN_AND_TRANSFER
+    assert project.status() == {}
+    # Back to the committed value: restored from the run-cache, the same bytes, nothing trained.
+    edit(project, lambda p: p["train"]["cnn"].update(lr=lr))
+    back = project.make_repro()
+    assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER
+    assert {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in before} == before
+    assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
     # The transfer head's params: the head retrains, cnn does not.
     edit(project, lambda p: p["transfer"]["transfer"].update(head=[8]))
-    assert ran(project.dvc("repro")) == model_stages("transfer", "transfer", image=True)
+    assert ran(project.make_repro()) == model_stages("transfer", "transfer", image=True)
     project.git("add", "-A")
-    project.git("commit", "-qm", "new cnn lr and transfer head")
+    project.git("commit", "-qm", "new transfer head")
     # Augmentation: this dataset's augment stage; once it has run, the image models that read it
     # (and only they) are out of date. Nothing of normalize or download.
     edit(project, lambda p: p["augment"]["digits"].update(rotation_deg=5))
@@ -124,23 +134,6 @@ def test_a_change_reruns_exactly_the_stages_it_affects(reproduced_copy):
                                      "train_transfer@transfer"}
 
 
-def test_make_repro_reruns_what_a_change_affects_and_restores_a_run_seen_before(reproduced_copy):
-    """`make repro`'s scheduler keeps `dvc repro`'s promises: only the affected stages run, and
-    params seen before come back from the run-cache instead of training again."""
-    project = reproduced_copy
-    scheduler = [sys.executable, "-m", "pipeline.parallel", "--jobs", "2"]
-    before = {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in ("cnn", "transfer")}
-    lr = project.read_params()["train"]["cnn"]["lr"]
-    edit(project, lambda p: p["train"]["cnn"].update(lr=lr * 2))
-    assert ran(sh(scheduler, project.path)) == CNN_AND_TRANSFER
-    assert project.status() == {}
-    edit(project, lambda p: p["train"]["cnn"].update(lr=lr))
-    back = sh(scheduler, project.path)
-    assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER
-    assert {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in before} == before
-    assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
-
-
 def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
     project = reproduced_copy
     checksums = make_idx_dataset(server.root / "mnist", n_train=300, n_test=100)
@@ -153,7 +146,7 @@ def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
     stages = set(project.dvc("stage", "list", "--name-only").stdout.split())
     assert {"download@mnist", "normalize@mnist", "augment@mnist", "download@digits"} <= stages
     assert not any("fashion_mnist" in s or "cifar" in s for s in stages)
-    assert ran(project.dvc("repro")) == ({"download@mnist", "normalize@mnist", "augment@mnist"}
+    assert ran(project.make_repro()) == ({"download@mnist", "normalize@mnist", "augment@mnist"}
                                          | model_stages("train", "fashion_mlp", image=True))
     assert project.status() == {}
     stats = json.loads((project.path / "data/processed/mnist/stats.json").read_text())

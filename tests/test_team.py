@@ -129,7 +129,7 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_
     a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     a.git("checkout", "-q", "-b", "trying-things")
     edit(a, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
-    assert ran(a.dvc("repro")) == MLP_STAGES
+    assert ran(a.make_repro()) == MLP_STAGES
     a.dvc("push", "--run-cache")  # not committed anywhere: only the remote knows this run
     b = clone(a, tmp_path / "teammate")  # on the same commit: the change was never committed
     b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
@@ -164,7 +164,7 @@ def test_branches_differ_only_where_their_params_do(reproduced_copy, tmp_path):
     base = project.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     project.git("checkout", "-q", "-b", "faster-mlp")
     edit(project, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
-    assert ran(project.dvc("repro")) == MLP_STAGES
+    assert ran(project.make_repro()) == MLP_STAGES
     project.git("add", "-A")
     project.git("commit", "-qm", "mlp: higher learning rate")
     project.dvc("push", "--all-branches")
