@@ -22,7 +22,7 @@ from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN
 from pipeline.runtime import resolve_device, seed_everything
 from pipeline.schema.charrnn import Params as CharRNNParams
-from pipeline.schema.charrnn import Sampling
+from pipeline.schema.charrnn import Sampling, prime_problem
 from pipeline.train import OPTIMIZERS, TrainResult, fit
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,8 @@ def sample(model: CharRNN, chars: list[str], prime: str, length: int, top_k: int
     """Generate `length` characters after `prime`, each drawn from the top_k most likely."""
     model.eval()
     index = {ch: i for i, ch in enumerate(chars)}
-    unknown = sorted({ch for ch in prime if ch not in index})
-    if unknown:
-        raise ConfigError(f"the prime {prime!r} has characters the corpus lacks: {unknown}")
+    if (problem := prime_problem(prime, chars, "prime")) is not None:
+        raise ConfigError(problem)
     h, c = model.init_state(1)
     logits, h, c = model(torch.tensor([[index[ch] for ch in prime]]), h, c)
     out = list(prime)
@@ -109,10 +108,13 @@ def sample(model: CharRNN, chars: list[str], prime: str, length: int, top_k: int
 
 
 def evaluate_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], sampling: Sampling,
-                     metrics_json: str | Path, samples_txt: str | Path) -> dict:
+                     metrics_json: str | Path, samples_txt: str | Path, key: str = "sample") -> dict:
     """Validation loss, perplexity, next-character accuracy, macro precision and recall; then
-    seeded samples (the sample section's settings). Metrics are written last."""
+    seeded samples (the sample section's settings, `key` in params.yaml). Metrics are written last."""
     model, ckpt = load_checkpoint(checkpoint)
+    # The prime first: a character the corpus lacks fails now, not after the evaluation.
+    if (problem := prime_problem(sampling.prime, ckpt["spec"]["chars"], f"{key}.prime")) is not None:
+        raise ConfigError(problem)
     p = CharRNNParams.model_validate(ckpt["params"])
     val = tokens["val"].long()
     h, c = model.init_state(p.batch_size)

@@ -10,16 +10,22 @@ the sections they read (pipeline.core.params), so editing a cross-check reruns n
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import check, check_entry, invalid, read_yaml
 from pipeline.data.sources import CORPUS, IMAGE, PHOTOS, REVIEWS, TABULAR, facts, read_source
 from pipeline.schema import augment, encode, gates, normalize
 from pipeline.schema.backbones import BackboneParams
-from pipeline.schema.charrnn import Sampling
+from pipeline.schema.charrnn import Sampling, prime_problem
 from pipeline.schema.distributed import DistributedParams
 from pipeline.schema.download import DownloadParams, problems
 from pipeline.schema.evaluate import EvaluateParams
@@ -55,6 +61,13 @@ MOVED = {("runtime", "threads"): "removed: how many threads a fast run uses is t
             for k in ("prime", "sample_length", "top_k", "samples")}}
 
 
+def _raw_entries(raw: dict, section: str) -> dict:
+    """A section's entries as written, valid or not ({} when the section is not a mapping); names
+    that are not strings are left out (validate reports them)."""
+    entries = raw.get(section)
+    return {k: v for k, v in entries.items() if isinstance(k, str)} if isinstance(entries, dict) else {}
+
+
 def _moved(raw: dict, found: list[str]) -> None:
     """Keys an older params.yaml may still have: say where they went."""
     for (section, key), why in MOVED.items():
@@ -77,11 +90,11 @@ def _datasets(p: dict, root: Path, found: list[str]) -> dict[str, Any]:
     return data
 
 
-def _data_sections(p: dict, data: dict[str, Any], found: list[str]) -> None:
+def _data_sections(p: dict, raw: dict, data: dict[str, Any], found: list[str]) -> None:
     for section, (needs, rules) in DATA_SECTIONS.items():
-        given = p.get(section, {})
+        given, declared = p.get(section, {}), _raw_entries(raw, section)  # an invalid entry is still there
         for name, source in sorted(data.items()):
-            if source.kind in needs and name not in given:
+            if source.kind in needs and name not in declared:
                 found.append(f"{section}.{name}: missing; every {source.kind} dataset declared under download "
                                  "needs one")
         for name, cfg in sorted(given.items()):
@@ -97,7 +110,7 @@ def _data_sections(p: dict, data: dict[str, Any], found: list[str]) -> None:
 def _models(p: dict, raw: dict, data: dict[str, Any], found: list[str]) -> None:
     owners: dict[str, str] = {}
     for section in [*FAMILIES, "backbones"]:
-        for name in raw.get(section) or {}:
+        for name in _raw_entries(raw, section):
             if name in owners:
                 found.append(f"{section}.{name}: the name is taken by {owners[name]}.{name}; models and backbones "
                                  "share models/<name>/ and metrics/<name>.json, so names must be unique")
@@ -112,20 +125,21 @@ def _models(p: dict, raw: dict, data: dict[str, Any], found: list[str]) -> None:
             elif dataset in data and data[dataset].kind != kind:
                 found.append(f"{section}.{name}.{key}: {dataset!r} holds {data[dataset].kind} data; {section} "
                                  f"models need a {kind} dataset")
-    backbones, used = p.get("backbones", {}), set()
+    backbones, train = p.get("backbones", {}), _raw_entries(raw, "train")
+    # What the entries name, read raw: an entry with an error elsewhere still uses its backbone.
+    used = {e.get(key) for section, key in (("transfer", "backbone"), ("style", "vgg"))
+            for e in _raw_entries(raw, section).values() if isinstance(e, dict) and isinstance(e.get(key), str)}
     for name, t in p.get("transfer", {}).items():
-        if t.backbone in (raw.get("train") or {}) or t.backbone in backbones:  # declared, even if it has errors
-            used.add(t.backbone)
-        else:
+        if t.backbone not in train and t.backbone not in _raw_entries(raw, "backbones"):  # declared, even if invalid
             found.append(f"transfer.{name}.backbone: {t.backbone!r} is neither a model of train (the pipeline's own) "
                              "nor an entry of backbones; choose one of "
-                             f"{', '.join(sorted([*(raw.get('train') or {}), *backbones])) or 'none'}")
+                             f"{', '.join(sorted([*train, *backbones])) or 'none'}")
     for name, s in p.get("style", {}).items():
         if s.vgg not in backbones or backbones[s.vgg].arch != "vgg19":
             found.append(f"style.{name}.vgg: {s.vgg!r} must be an entry of backbones with arch vgg19")
-        used.add(s.vgg)
+    users_readable = all(isinstance(raw.get(section) or {}, dict) for section in ("transfer", "style"))
     found.extend(f"backbones.{name}: not used by any transfer or style model; remove it (a declared backbone "
-                     "is fetched)" for name in backbones if name not in used)
+                     "is fetched)" for name in backbones if name not in used and users_readable)
     if (f := p.get("filters")) is not None:  # one section, not a family: its one dataset of photos
         if f.photos not in p.get("download", {}):
             found.append(f"filters.photos: {f.photos!r} is not a declared dataset; declared: {declared} (declare "
@@ -133,21 +147,120 @@ def _models(p: dict, raw: dict, data: dict[str, Any], found: list[str]) -> None:
         elif f.photos in data and data[f.photos].kind != PHOTOS:
             found.append(f"filters.photos: {f.photos!r} holds {data[f.photos].kind} data; the filters stage needs "
                          f"a {PHOTOS} dataset")
-    charrnn, sample = set(raw.get("charrnn") or {}), set(raw.get("sample") or {})
+    charrnn, sample = set(_raw_entries(raw, "charrnn")), set(_raw_entries(raw, "sample"))
     found.extend(f"sample.{name}: missing; every charrnn model needs its sampling settings (prime, length, "
                      "top_k, samples, seed)" for name in sorted(charrnn - sample))
     found.extend(f"sample.{name}: not a charrnn model; sample has one entry per model of charrnn"
                      for name in sorted(sample - charrnn))
 
 
-def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "datasets") -> dict[str, Any]:
+class _Repo:
+    """What DVC's resolver needs of a repository: a file system and the `parsing` config."""
+
+    def __init__(self) -> None:
+        from dvc.fs import LocalFileSystem
+
+        self.fs, self.config = LocalFileSystem(), {}
+
+
+def _where(stage: str, field: str) -> str:
+    return f"stages.{stage}.{field}"  # DVC's own address of it
+
+
+def resolve_stages(raw: dict, dvc_yaml: Path, found: list[str]) -> dict[str, dict]:
+    """dvc.yaml's stages, resolved by DVC's own resolver against `raw` (what `dvc repro` would
+    see); each `${...}` that `raw` cannot fill is a problem naming the key. Returns the stages
+    that resolved, by name (train@mlp...)."""
+    from dvc.parsing import DataResolver, ForeachDefinition, MatrixDefinition
+
+    try:
+        stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    except (OSError, yaml.YAMLError, TypeError, KeyError) as err:
+        found.append(f"dvc.yaml: not a readable pipeline ({type(err).__name__}: {err}); restore it (git checkout "
+                     "dvc.yaml)")
+        return {}
+    lacking: dict[str, list[str]] = {}  # a missing key -> where dvc.yaml uses it
+
+    def failed(err: Exception, each: str | None) -> None:
+        where = re.search(r"failed to parse '(?:stages\.)?([^']+?)\.(\w+)'", str(err))
+        stage, field = where.groups() if where else ("?", "?")
+        missing = re.search(r"Could not find '([^']+)'", str(err))
+        if missing is None:  # not a missing key: DVC's own words, less the temporary folder's path
+            found.append(f"dvc.yaml: {_where(stage, field)}: {re.sub(r' in .[^ ]*dvc.yaml.', '', str(err))} (with "
+                         "these params)")
+            return
+        key = missing.group(1)
+        if each and key == "key":  # a foreach over a list has items but no keys
+            found.append(f"{each}: must be a mapping of names to settings; dvc.yaml runs a stage per name (${{key}} in "
+                         f"stages.{stage.partition('@')[0]})")
+            return
+        if each and key.startswith("item."):  # foreach over a section: item is its entry
+            key = f"{each}.{stage.partition('@')[2]}.{key.removeprefix('item.')}"
+        lacking.setdefault(key, []).append(_where(stage, field))
+
+    resolved: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:  # DVC reads params.yaml beside dvc.yaml: this one is `raw`
+        (Path(tmp) / "params.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False))
+        try:
+            resolver = DataResolver(_Repo(), tmp, {"stages": stages})
+        except Exception as err:  # noqa: BLE001 - DVC refuses dvc.yaml itself: its words, one line
+            found.append(f"dvc.yaml: {re.sub(r' in .[^ ]*dvc.yaml.', '', str(err))}")
+            return {}
+        for name, definition in resolver.definitions.items():
+            foreach = stages[name].get("foreach") if isinstance(stages[name], dict) else None
+            each = foreach[2:-1] if isinstance(foreach, str) and foreach.startswith("${") else None
+            try:
+                names = (definition.get_generated_names()
+                         if isinstance(definition, (ForeachDefinition, MatrixDefinition)) else [name])
+            except Exception as err:  # noqa: BLE001 - DVC's ResolveError and what it wraps: reported
+                failed(err, each)
+                continue
+            for stage in names:
+                try:
+                    resolved |= resolver.resolve_one(stage)
+                except Exception as err:  # noqa: BLE001
+                    failed(err, each)
+    for key, where in lacking.items():
+        places = list(dict.fromkeys(where))
+        named = ", ".join(places[:3]) + (f" and {len(places) - 3} more" if len(places) > 3 else "")
+        found.append(f"{key}: missing, and dvc.yaml uses ${{{key}}} (in {named}); add it back, or remove those "
+                     "uses from dvc.yaml")
+    return resolved
+
+
+def _vocabulary(stages: dict[str, dict], corpus: str, root: Path) -> list[str] | None:
+    """The characters of an encoded corpus (the `--vocab` file of stage encode_text@<corpus>), if
+    it was encoded already; None otherwise."""
+    words = shlex.split(stages.get(f"encode_text@{corpus}", {}).get("cmd", ""))
+    path = root / words[words.index("--vocab") + 1] if "--vocab" in words[:-1] else None
+    try:
+        chars = json.loads(path.read_text())["chars"] if path is not None and path.is_file() else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable: the encode stage's output, which its own rerun replaces
+    return chars if isinstance(chars, list) else None
+
+
+def _primes(p: dict, stages: dict[str, dict], root: Path, found: list[str]) -> None:
+    """Each sample.<model>.prime against its corpus's vocabulary, where the corpus is encoded."""
+    for name, s in p.get("sample", {}).items():
+        if (model := p.get("charrnn", {}).get(name)) is not None:
+            chars = _vocabulary(stages, model.corpus, root)
+            if chars is not None and (problem := prime_problem(s.prime, chars, f"sample.{name}.prime")):
+                found.append(problem)
+
+
+def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "datasets",
+             dvc_yaml: str | Path | None = None) -> dict[str, Any]:
     """Validate a parsed params mapping (datasets/<name>/ entries under `datasets`); returns the
-    validated sections, or raises ConfigError listing every problem."""
+    validated sections, or raises ConfigError listing every problem. With `dvc_yaml` (when that
+    file exists), also what DVC would make of it with these params, and the outputs already there
+    (a prime against the encoded corpus)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: must be a mapping of sections, got {type(raw).__name__}")
     found: list[str] = []
     allowed = [*PER_ENTRY, *SHARED, *NESTED]
-    found += [f"{key}: unknown section; allowed sections: {', '.join(allowed)}" for key in raw if key not in allowed]
+    found += [f"{key if isinstance(key, str) and key.strip() else repr(key)}: unknown section; allowed sections: "
+              f"{', '.join(allowed)}" for key in raw if key not in allowed]
     _moved(raw, found)
     p: dict[str, Any] = {}
     for section, schema in PER_ENTRY.items():
@@ -156,8 +269,10 @@ def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "data
             found.append(f"{section}: required section is missing")
         elif entries is not None and not isinstance(entries, dict):
             found.append(f"{section}: must be a mapping of names to settings, got {entries!r}")
-        else:
-            checked = {name: check_entry(raw, section, name, found, schema) for name in entries or {}}
+        else:  # a name is a folder and a stage name: `1:` must be quoted
+            found += [f"{section}.{name}: the name must be a string; quote it ('{name}')" for name in entries or {}
+                      if not isinstance(name, str)]
+            checked = {name: check_entry(raw, section, name, found, schema) for name in _raw_entries(raw, section)}
             p[section] = {name: obj for name, obj in checked.items() if obj is not None}
     for section, schema in SHARED.items():
         if section not in raw:
@@ -167,16 +282,27 @@ def validate(raw: Any, source: str = "params.yaml", datasets: str | Path = "data
     for problems_of in NESTED.values():
         found += problems_of(raw)
     data = _datasets(p, Path(datasets), found)
-    _data_sections(p, data, found)
+    _data_sections(p, raw, data, found)
     _models(p, raw, data, found)
+    if dvc_yaml is not None and Path(dvc_yaml).is_file():
+        stages = resolve_stages(raw, Path(dvc_yaml), found)
+        _primes(p, stages, Path(dvc_yaml).parent, found)
     if found:
-        raise invalid(list(dict.fromkeys(found)), source)
+        raise invalid(list(dict.fromkeys(map(_printable, found))), source)
     return p
 
 
+def _printable(line: str) -> str:
+    """A problem as one printable line: a key or value with a control character (a line or page
+    break, an escape sequence) shows it escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 def load(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """params.yaml validated whole; its datasets are the folders under datasets/ beside it."""
-    return validate(read_yaml(path), str(path), Path(path).resolve().parent / "datasets")
+    """params.yaml validated whole; its datasets are the folders under datasets/ beside it, and
+    dvc.yaml beside it is resolved against it."""
+    root = Path(path).resolve().parent
+    return validate(read_yaml(path), str(path), root / "datasets", root / "dvc.yaml")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.core.errors import DataError
+from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.params import invalid
 from pipeline.data.facts import Facts
 from pipeline.data.formats import PARSERS, Arrays
@@ -38,6 +38,24 @@ def column_stats(table: np.ndarray) -> tuple[list[float], list[float]]:
     return x.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
 
 
+def _nonempty(source: Facts, cfg: NormalizeParams, parsed: dict[str, Arrays], pool: Arrays,
+              splits: dict[str, Arrays]) -> None:
+    """An empty split is a fraction too small (raise it) or fractions too large (lower them): say
+    which, with the numbers. Only the data's size can tell, so this runs here, not in make check."""
+    key = f"normalize.{source.dataset}"
+    if len(splits["train"].labels) == 0:
+        raise ConfigError(f"{key}: val_fraction {cfg.val_fraction} and test_fraction {cfg.test_fraction} leave no "
+                          f"training samples of {len(pool.labels) + len(splits['test'].labels)}; lower them")
+    held_from = {"val": ("val_fraction", pool)} if source.official_test else {
+        "test": ("test_fraction", parsed["all"]), "val": ("val_fraction", pool)}
+    for split, (name, whole) in held_from.items():
+        if len(splits[split].labels) == 0:
+            largest = int(np.unique(whole.labels, return_counts=True)[1].max())
+            raise ConfigError(f"{key}.{name}: {getattr(cfg, name)} holds out 0 of the {len(whole.labels)} samples "
+                              f"it splits (it rounds per class, and the largest class has {largest}): the {split} "
+                              f"split is empty; raise it to at least {1 / largest:.2g}")
+
+
 def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
     """Parse the raw files and return {'train', 'val', 'test'} arrays."""
     parsed = PARSERS[source.format](Path(raw_dir), cfg.size)
@@ -49,10 +67,12 @@ def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str,
         pool, test = _take(parsed["all"], keep), _take(parsed["all"], held)
     keep, held = stratified_split(pool.labels, cfg.val_fraction, rng)
     splits = {"train": _take(pool, keep), "val": _take(pool, held), "test": test}
+    _nonempty(source, cfg, parsed, pool, splits)
     n_classes = len(source.classes or pool.classes)
     for name, split in splits.items():
-        if len(split.labels) == 0:
-            raise DataError(f"{raw_dir}: the {name} split is empty; lower the fractions in normalize")
+        if len(split.labels) == 0:  # the official test split, as the fractions were checked above
+            raise DataError(f"{raw_dir}: the {name} split of the raw files is empty; fetch them again (dvc repro -f "
+                            f"download@{source.dataset})")
         if split.labels.min() < 0 or split.labels.max() >= n_classes:
             raise DataError(f"{raw_dir}: {name} labels outside 0..{n_classes - 1}")
     log.info("splits: %s", {k: len(v.labels) for k, v in splits.items()})

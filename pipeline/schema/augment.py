@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 
 from pipeline.core.params import Probability, Section
+from pipeline.schema.optim import Seed
 
 
 class AugmentParams(Section):
@@ -14,7 +15,7 @@ class AugmentParams(Section):
     translate: float = Field(ge=0, lt=0.5)  # fraction of width/height, uniform in [-t, t]
     scale: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=2, max_length=2)]  # [low, high]; >1 zooms in
     hflip: Probability  # probability of a horizontal flip
-    seed: int
+    seed: Seed
     preview_images: int = Field(ge=1, le=256)
 
     @field_validator("scale")

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from pipeline.core.params import Section
+from pipeline.schema.optim import Seed
 
 
 class BackboneParams(Section):
@@ -17,7 +18,7 @@ class BackboneParams(Section):
     url: str | None = None  # imagenet: defaults to the official torchvision URL
     local_file: str | None = None  # imagenet: read this file instead of downloading
     sha256: str | None = None  # full hash; otherwise the hash prefix in the official file name is checked
-    seed: int = 0  # random only
+    seed: Seed = 0  # random only
     timeout_s: float = Field(300.0, gt=0)
     retries: int = Field(3, ge=1, le=10)
 

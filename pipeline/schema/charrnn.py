@@ -4,12 +4,12 @@ sampling, not training)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterable, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt, Section
-from pipeline.schema.optim import Loop
+from pipeline.schema.optim import Loop, Seed, at_most, linear_parameters, recurrent_parameters
 
 SECTION = "charrnn"
 
@@ -26,10 +26,32 @@ class Params(Loop):
     seq_length: PositiveInt
     clip: float = Field(gt=0)  # gradient norm clipping
 
+    @model_validator(mode="after")
+    def _size(self) -> "Params":
+        vocab = 2  # the smallest corpus; the real vocabulary only adds parameters
+        inputs = vocab if self.onehot else self.embedding_dim
+        count = (0 if self.onehot else vocab * self.embedding_dim) + linear_parameters([self.hidden, vocab])
+        at_most("hidden", count + recurrent_parameters(self.cell, inputs, self.hidden, self.layers),
+                "a vocabulary of two characters")
+        return self
+
 
 class Sampling(Section):
     prime: str = Field(min_length=1)  # generated samples start with this
     length: PositiveInt  # characters generated after the prime
     top_k: PositiveInt
     samples: PositiveInt  # how many samples to generate
-    seed: int
+    seed: Seed
+
+
+def prime_problem(prime: str, chars: Iterable[str], key: str) -> str | None:
+    """Why `prime` cannot start a sample of a model over the vocabulary `chars`, or None. Checked
+    by evaluate_charrnn before it evaluates, and by make check once the corpus is encoded (training
+    does not read the prime: a new prime reruns sampling, not training)."""
+    vocab = set(chars)
+    missing = sorted({ch for ch in prime if ch not in vocab})
+    if not missing:
+        return None
+    return (f"{key}: the prime {prime!r} has characters the corpus lacks: {', '.join(map(repr, missing))}; its "
+            f"vocabulary has {len(vocab)} characters; write the prime with those only (e.g. replace "
+            f"{missing[0]!r} or drop it)")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from pipeline.core.params import PositiveInt, Section
+from pipeline.schema.optim import Seed
 
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -17,7 +18,7 @@ class GenerateParams(Section):
     """For generated datasets (synthetic_reviews): how many samples, from which seed."""
 
     samples: PositiveInt
-    seed: int
+    seed: Seed
 
 
 class DownloadParams(Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.core.params import Fraction, PositiveInt, Section
+from pipeline.schema.optim import Seed
 
 
 class EncodeTextParams(Section):
@@ -22,7 +23,7 @@ class EncodeReviewsParams(Section):
     min_count: PositiveInt  # words rarer than this in the training split map to 1 (unknown)
     val_fraction: Fraction
     test_fraction: Fraction | None = None  # only for datasets without an official test split
-    seed: int
+    seed: Seed
 
 
 def review_problems(cfg: EncodeReviewsParams, source: Any) -> list[str]:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import Fraction, PositiveInt, Section, arch_schema, check, invalid
+from pipeline.schema.optim import Seed
 
 SECTION = "gates"
 DATASET = "gates"  # what a gates model's `dataset` key holds once validated
@@ -19,7 +20,7 @@ class GatesData(Section):
     per_corner: PositiveInt  # noisy points around each truth-table row
     noise: float = Field(gt=0)  # std of the Gaussian noise added to the 0/1 inputs
     val_fraction: Fraction  # held-out share of the noisy points
-    seed: int
+    seed: Seed
 
 
 def _entry(entry: Any, key: str, found: list[str]) -> Any:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Loop
+from pipeline.schema.optim import Loop, at_most, linear_parameters, recurrent_parameters
 
 SECTION = "sentiment"
 
@@ -22,3 +22,11 @@ class Params(Loop):
     layers: PositiveInt
     dropout: float = Field(ge=0, lt=1)
     clip: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _size(self) -> "Params":
+        vocab = 2  # padding and unknown; the real vocabulary only adds parameters
+        count = vocab * self.embedding_dim + linear_parameters([self.hidden, 1])
+        at_most("hidden", count + recurrent_parameters(self.cell, self.embedding_dim, self.hidden, self.layers),
+                "a vocabulary of two words")
+        return self

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from pipeline.core.params import Device, PositiveInt, Section
+from pipeline.schema.optim import Seed
 
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 
@@ -24,7 +25,7 @@ class StyleParams(Section):
     content_layer: Literal["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv4_2", "conv5_1"]
     style_layers: dict[str, Annotated[float, Field(ge=0)]]
     log_every: PositiveInt
-    seed: int
+    seed: Seed
     device: Device
 
     @field_validator("style_layers")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Optimizer, Schedule
+from pipeline.schema.optim import Optimizer, Schedule, at_most, linear_parameters
 
 SECTION = "tabular"
 
@@ -21,3 +21,8 @@ class Params(Optimizer, Schedule):
     batch_size: PositiveInt | None  # null: full-batch gradient descent
     l1: float = Field(0.0, ge=0)  # L1 penalty on the weights (not biases), beside weight_decay's L2
     restarts: PositiveInt = 1  # train with seeds seed..seed+restarts-1; keep the lowest validation loss
+
+    @model_validator(mode="after")
+    def _size(self) -> "Params":
+        at_most("hidden", linear_parameters([1, *self.hidden, 1]), "one input column")
+        return self

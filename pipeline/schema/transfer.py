@@ -7,12 +7,12 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Loop
+from pipeline.schema.optim import Loop, Relabeled
 
 SECTION = "transfer"
 
 
-class Params(Loop):
+class Params(Loop, Relabeled):
     arch: Literal["transfer"]
     dataset: str
     backbone: str  # a model of the train section (the pipeline's own) or an entry of backbones (torchvision)
