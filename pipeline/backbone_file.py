@@ -11,7 +11,8 @@ from typing import Any
 from torch import nn
 
 from pipeline.core.errors import DataError
-from pipeline.core.io import load_torch, save_torch
+from pipeline.core.io import save_torch
+from pipeline.integrity import load_verified
 from pipeline.vision import torchvision_model
 
 KIND = "backbone"
@@ -25,7 +26,7 @@ def save_backbone(path: str | Path, arch: str, weights: str, **data: Any) -> Non
 def read_backbone(path: str | Path) -> dict[str, Any] | None:
     """The backbone file's contents; None for a file that is not one (a pipeline checkpoint)."""
     try:
-        data = load_torch(path)
+        data = load_verified(path, "backbone")
     except (OSError, RuntimeError) as err:
         raise DataError(f"{path}: not a readable backbone file ({err}); rerun the stage that writes it") from None
     return data if isinstance(data, dict) and data.get("kind") == KIND else None

@@ -4,6 +4,7 @@ whatever the family adds (class names, normalization, vocabulary, augmentation p
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import torch
 from torch import nn
 
 from pipeline.core.errors import ConfigError, DataError
-from pipeline.core.io import load_torch, save_torch
+from pipeline.core.io import save_torch
+from pipeline.integrity import load_verified, one_line, rerun_hint
 from pipeline.models import rebuild
 
 FORMAT = 3  # 3: sampling settings left the char-RNN's params (they are the sample section's)
@@ -40,11 +42,17 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model a checkpoint describes, in eval mode on the CPU, and return it with the
     checkpoint's contents."""
     try:
-        ckpt = load_torch(path)
+        ckpt = load_verified(path, "train")
         if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
             raise ValueError(f"format {ckpt.get('format') if isinstance(ckpt, dict) else None!r}, expected {FORMAT}")
         model = rebuild(ckpt["arch"], ckpt["params"], ckpt["spec"])
         model.load_state_dict(ckpt["model_state"])
-    except (OSError, RuntimeError, KeyError, ValueError, AttributeError, ConfigError) as err:
-        raise DataError(f"{path}: not a usable checkpoint ({err}); rerun its train stage") from None
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError, EOFError, pickle.UnpicklingError,
+            ConfigError) as err:
+        raise DataError(f"{path}: not a usable checkpoint ({one_line(err)}); {rerun_hint(path, 'train')}") from None
+    bad = next((name for name, t in model.state_dict().items()
+                if t.is_floating_point() and not torch.isfinite(t).all()), None)
+    if bad is not None:
+        raise DataError(f"{path}: weights {bad} hold NaN or infinite values (training diverged?); "
+                        f"{rerun_hint(path, 'train')} with a lower learning rate")
     return model.eval(), ckpt

@@ -5,6 +5,7 @@ inputs to logits: images, tables, reviews."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -13,8 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.checkpoint import load_checkpoint
+from pipeline.core.errors import TrainingError
 from pipeline.core.io import atomic_open, write_csv, write_json
 from pipeline.data.store import relabel
+from pipeline.integrity import rerun_hint
 from pipeline.metrics import confusion_matrix, per_class_scores
 from pipeline.models import predict
 
@@ -93,6 +96,14 @@ def write_reports(reports: dict[str, dict], extra: dict, metrics_json: str | Pat
     write_json(metrics_json, extra | {split: rep["headline"] for split, rep in reports.items()})
 
 
+def check_finite(headline: dict, scores: torch.Tensor, checkpoint: str | Path, split: str) -> None:
+    """A NaN or infinite output or metric is a broken model, not a result: fail before writing anything."""
+    bad = [f"{k} {v}" for k, v in headline.items() if not math.isfinite(v)]
+    if bad or not torch.isfinite(scores).all():
+        raise TrainingError(f"{checkpoint}: non-finite {', '.join(bad) or 'outputs'} on the {split} split (a corrupt "
+                            f"checkpoint or diverged training); {rerun_hint(checkpoint, 'train')}")
+
+
 def evaluate_model(checkpoint: str | Path, splits: dict, batch_size: int, device: torch.device,
                    out: dict[str, str | Path]) -> dict:
     """Evaluate a classifier checkpoint on each split in `splits` ({'val': Split, 'test': Split});
@@ -102,7 +113,7 @@ def evaluate_model(checkpoint: str | Path, splits: dict, batch_size: int, device
     model.to(device)
     spec = ckpt["spec"]
     classes = spec["classes"]
-    reports = {}
+    reports, test = {}, None
     for name, split in splits.items():
         if ckpt.get("label_map"):
             split, _ = relabel(split, ckpt["dataset_classes"], ckpt["label_map"], "label_map")
@@ -111,8 +122,10 @@ def evaluate_model(checkpoint: str | Path, splits: dict, batch_size: int, device
             reports[name] = binary_report(scores, split.labels, classes, spec.get("probabilistic", True))
         else:
             reports[name] = classification_report(scores, split.labels, classes)
+        check_finite(reports[name]["headline"], scores, checkpoint, name)
         if name == "test":
-            write_confusion_csv(out["confusion"], split.labels, scores, classes)
+            test = (split.labels, scores)
+    write_confusion_csv(out["confusion"], *test, classes)
     write_confusion_png(out["confusion_png"], reports["test"]["confusion"], classes,
                         f"{ckpt['model']} on {ckpt['dataset']} (test split)")
     extra = {"best_epoch": ckpt["epoch"]} | ckpt.get("metrics_extra", {})

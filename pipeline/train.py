@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -114,6 +115,10 @@ def fit(name: str, key: str, epochs: int, patience: int, run_epoch: Callable[[],
     result = TrainResult()
     for epoch in range(1, epochs + 1):
         tr, va = run_epoch(), validate()
+        for what, value in (("training", tr["loss"]), ("validation", va["loss"])):
+            if not math.isfinite(value):  # NaN weights never recover: stop rather than record them
+                raise TrainingError(f"{name}: the {what} loss became {value} at epoch {epoch} (training diverged); "
+                                    f"lower {key}.lr")
         result.history.append({"epoch": epoch, "train_loss": tr["loss"], "train_accuracy": tr["accuracy"],
                                "val_loss": va["loss"], "val_accuracy": va["accuracy"]})
         result.epochs_run = epoch
@@ -129,6 +134,4 @@ def fit(name: str, key: str, epochs: int, patience: int, run_epoch: Callable[[],
         if epoch - result.best_epoch >= patience:
             log.info("early stop: no lower validation loss in %d epochs", patience)
             break
-    if not result.best_epoch:
-        raise TrainingError(f"{name}: validation loss was never finite (diverged); lower {key}.lr")
     return result

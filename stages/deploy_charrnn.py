@@ -3,8 +3,8 @@ validation text, text generated with the sample section's settings and greedily)
 Runtime, against the eager model and Python's sampling."""
 
 from pipeline.core import cli, params
-from pipeline.core.io import load_torch
 from pipeline.deploy_charrnn import check_charrnn
+from pipeline.integrity import load_verified
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.export import ExportParams
 
@@ -14,7 +14,7 @@ def main() -> None:
                               ("export", "export folder (model.ts, model.onnx)"), ("tokens", "encoded corpus"),
                               ("program", "the C++ program (stage build_cpp)"), ("metrics", "output: metrics (JSON)"))
     sampling = params.entry(raw, "sample", args.model, Sampling)
-    check_charrnn(args.checkpoint, args.export, load_torch(args.tokens), args.program, sampling,
+    check_charrnn(args.checkpoint, args.export, load_verified(args.tokens, "encode_text"), args.program, sampling,
                   params.section(raw, "export", ExportParams).atol, args.metrics)
 
 

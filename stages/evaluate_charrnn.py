@@ -3,7 +3,7 @@ precision and recall, and seeded text samples (top-k sampling from a prime: the 
 
 from pipeline.charrnn import evaluate_charrnn
 from pipeline.core import cli, params
-from pipeline.core.io import load_torch
+from pipeline.integrity import load_verified
 from pipeline.runtime import configure
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.runtime import RuntimeParams
@@ -14,7 +14,8 @@ def main() -> None:
                               ("metrics", "output: metrics JSON"), ("samples", "output: generated text"))
     sampling = params.entry(raw, "sample", args.model, Sampling)
     configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"sample.{args.model}")
-    evaluate_charrnn(args.checkpoint, load_torch(args.tokens), sampling, args.metrics, args.samples)
+    evaluate_charrnn(args.checkpoint, load_verified(args.tokens, "encode_text"), sampling, args.metrics, args.samples,
+                     f"sample.{args.model}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 (model(x, h, c) -> logits, h, c), checked on windows of the validation text."""
 
 from pipeline.core import cli, params
-from pipeline.core.io import load_torch
 from pipeline.export_charrnn import export_charrnn
+from pipeline.integrity import load_verified
 from pipeline.schema.export import ExportParams
 
 
@@ -11,7 +11,8 @@ def main() -> None:
     args, raw = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint"),
                               ("tokens", "encoded corpus (parity check on the validation text)"),
                               ("out", "output folder: model.ts, model.pt2, metadata.json"))
-    export_charrnn(args.checkpoint, load_torch(args.tokens), args.out, params.section(raw, "export", ExportParams).atol)
+    export_charrnn(args.checkpoint, load_verified(args.tokens, "encode_text"), args.out,
+                   params.section(raw, "export", ExportParams).atol)
 
 
 if __name__ == "__main__":

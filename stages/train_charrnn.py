@@ -2,7 +2,8 @@
 
 from pipeline.charrnn import train_charrnn
 from pipeline.core import cli, params
-from pipeline.core.io import load_torch, read_json
+from pipeline.core.io import read_json
+from pipeline.integrity import load_verified
 from pipeline.runtime import configure
 from pipeline.schema.runtime import RuntimeParams
 
@@ -12,7 +13,7 @@ def main() -> None:
                               *cli.TRAINING_OUTPUTS)
     p = params.entry(raw, "charrnn", args.model)
     configure(params.section(raw, "runtime", RuntimeParams), p.device, f"charrnn.{args.model}.device")
-    train_charrnn(args.model, p, load_torch(args.tokens), read_json(args.vocab), args.checkpoint, args.loss_curve,
+    train_charrnn(args.model, p, load_verified(args.tokens, "encode_text"), read_json(args.vocab), args.checkpoint, args.loss_curve,
                   args.accuracy_curve)
 
 

@@ -79,7 +79,14 @@ def _copy_folder(src: Path, target: Path, dataset: str) -> None:
     if not files:
         raise DataError(f"{src}: no files; your own dataset {dataset!r} reads this folder (or the folder a symbolic "
                         "link there points to), laid out as train/<class>/*.jpg and test/<class>/*.jpg")
-    shutil.copytree(src, target, dirs_exist_ok=True)
+    try:
+        shutil.copytree(src, target, dirs_exist_ok=True)
+    except shutil.Error as err:  # one (source, target, why) per file it could not copy
+        source, _, why = err.args[0][0]
+        raise DataError(f"{source}: could not copy it from your dataset's folder ({why}); fix or remove it "
+                        "(a broken symbolic link? an unreadable file?)") from None
+    except OSError as err:
+        raise DataError(f"{src}: could not copy your dataset's folder ({err})") from None
     log.info("%s: copied the folder %s (%d files)", dataset, src, len(files))
 
 
@@ -88,7 +95,10 @@ def _copy_checked(src: Path, target: Path, md5: str | None, dataset: str) -> Non
         raise DataError(f"{src} not found: download.{dataset}.local_dir must hold the upstream files "
                         f"under their upstream names (or remove local_dir to download them)")
     tmp = target.with_name(target.name + ".tmp")
-    shutil.copyfile(src, tmp)
+    try:
+        shutil.copyfile(src, tmp)
+    except OSError as err:
+        raise DataError(f"{src}: could not copy it ({err}); check that it is readable") from None
     if md5 is not None and (got := md5_file(tmp)) != md5:
         tmp.unlink()
         raise DataError(f"{src} has MD5 {got}, expected {md5}: the copy is corrupt or a different "

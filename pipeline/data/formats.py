@@ -7,9 +7,12 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import pickle
+import struct
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -18,6 +21,7 @@ import numpy as np
 
 from pipeline.core.errors import DataError
 from pipeline.imageprep import resize_crop
+from pipeline.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, one_line, refetch
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,16 @@ class Arrays:
 def parse_digits_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
     path = raw_dir / "digits.csv.gz"
     try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable digits CSV ({err}); delete it and rerun download") from None
+        with gzip.open(path, "rt", encoding="ascii") as fh:
+            text = fh.read()
+        table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2) if text.strip() else None
+    except (*DECODE_ERRORS, ValueError) as err:
+        raise DataError(f"{path}: not a readable gzipped digits CSV ({one_line(err)}); {refetch(path)}") from None
+    if table is None:
+        raise DataError(f"{path}: empty, no rows; {refetch(path)}")
     if table.ndim != 2 or table.shape[1] != 65 or table[:, :64].min() < 0 or table[:, :64].max() > 16:
-        raise DataError(f"{path}: expected rows of 64 pixels in 0..16 plus a label, got shape {table.shape}")
+        raise DataError(f"{path}: expected rows of 64 pixels in 0..16 plus a label, got shape {table.shape}; "
+                        f"{refetch(path)}")
     # 0..16 ink levels onto the 0..255 byte range every other source uses.
     pixels = np.rint(table[:, :64] * (255.0 / 16.0)).astype(np.uint8)
     return {"all": Arrays(pixels.reshape(-1, 1, 8, 8), table[:, 64].astype(np.int64))}
@@ -56,20 +65,27 @@ _IDX_UBYTE = 0x08
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file of unsigned bytes into an array of its declared shape."""
+    """Read a gzipped IDX file of unsigned bytes into an array of its declared shape. The header is
+    read first, so a file that declares more than MAX_MEMBER_BYTES is refused before it is inflated."""
     try:
         with gzip.open(path, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError) as err:
-        raise DataError(f"{path}: not a readable gzip file ({err}); delete it and rerun download") from None
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != _IDX_UBYTE:
-        raise DataError(f"{path}: not an IDX file of unsigned bytes (magic {data[:4].hex()})")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    if len(data) != header + int(np.prod(shape)):
-        raise DataError(f"{path}: header declares shape {shape} but holds {len(data) - header} bytes")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+            magic = fh.read(4)
+            if len(magic) < 4 or magic[:3] != bytes((0, 0, _IDX_UBYTE)):
+                raise DataError(f"{path}: not an IDX file of unsigned bytes (magic {magic.hex() or 'none'}); "
+                                f"{refetch(path)}")
+            dims = fh.read(4 * magic[3])
+            shape = struct.unpack(f">{magic[3]}I", dims) if len(dims) == 4 * magic[3] else None
+            if shape is None or math.prod(shape) > MAX_MEMBER_BYTES:
+                raise DataError(f"{path}: IDX header declares shape {shape or 'cut short'}, not a plausible "
+                                f"upstream file; {refetch(path)}")
+            data = fh.read(math.prod(shape) + 1)
+    except DECODE_ERRORS as err:
+        raise DataError(f"{path}: not a readable gzip file ({one_line(err)}); "
+                        f"{refetch(path)}") from None
+    if len(data) != math.prod(shape):
+        held = f"more than {len(data) - 1}" if len(data) > math.prod(shape) else str(len(data))
+        raise DataError(f"{path}: header declares shape {shape} but holds {held} bytes; {refetch(path)}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def parse_idx(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
@@ -78,7 +94,8 @@ def parse_idx(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
         images = read_idx(raw_dir / f"{prefix}-images-idx3-ubyte.gz")
         labels = read_idx(raw_dir / f"{prefix}-labels-idx1-ubyte.gz")
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError(f"{raw_dir}: {prefix} images {images.shape} do not match labels {labels.shape}")
+            raise DataError(f"{raw_dir}: {prefix} images {images.shape} do not match labels {labels.shape}; "
+                            f"{refetch(raw_dir / f'{prefix}-labels-idx1-ubyte.gz')}")
         splits[split] = Arrays(images[:, None].copy(), labels.astype(np.int64))
     return splits
 
@@ -103,14 +120,27 @@ class _CifarUnpickler(pickle.Unpickler):
 
 def _load_batch(tar: tarfile.TarFile, member: str, archive: Path) -> dict:
     try:
-        fh = tar.extractfile(member)
+        info = tar.getmember(member)
+        check_member(archive, info, refetch(archive))
+        fh = tar.extractfile(info)
         if fh is None:
             raise KeyError(member)
-        return _CifarUnpickler(io.BytesIO(fh.read()), encoding="bytes").load()
+        data = fh.read()
     except KeyError:
-        raise DataError(f"{archive}: member {member} is missing; is this cifar-10-python.tar.gz?") from None
-    except (pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise DataError(f"{archive}: member {member} is not a CIFAR batch ({err})") from None
+        raise DataError(f"{archive}: member {member} is missing; is this cifar-10-python.tar.gz? "
+                        f"{refetch(archive)}") from None
+    except DECODE_ERRORS as err:
+        raise DataError(f"{archive}: not a readable tar.gz ({one_line(err)}); {refetch(archive)}") from None
+    try:
+        batch = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+            struct.error, MemoryError) as err:
+        raise DataError(f"{archive}: member {member} is not a CIFAR batch ({one_line(err)}); "
+                        f"{refetch(archive)}") from None
+    if not isinstance(batch, dict):
+        raise DataError(f"{archive}: member {member} is not a CIFAR batch (a {type(batch).__name__}, not a dict); "
+                        f"{refetch(archive)}")
+    return batch
 
 
 def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
@@ -119,8 +149,8 @@ def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
                "test": ["cifar-10-batches-py/test_batch"]}
     try:
         tar = tarfile.open(archive, "r:gz")
-    except (OSError, tarfile.TarError) as err:
-        raise DataError(f"{archive}: not a readable tar.gz ({err}); delete it and rerun download") from None
+    except DECODE_ERRORS as err:
+        raise DataError(f"{archive}: not a readable tar.gz ({one_line(err)}); {refetch(archive)}") from None
     splits = {}
     with tar:
         for split, names in members.items():
@@ -129,9 +159,13 @@ def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
                 data = np.concatenate([np.asarray(b[b"data"], dtype=np.uint8) for b in batches])
                 labels = np.concatenate([np.asarray(b[b"labels"], dtype=np.int64) for b in batches])
             except KeyError as err:
-                raise DataError(f"{archive}: a {split} batch lacks key {err}") from None
-            if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-                raise DataError(f"{archive}: {split} data has shape {data.shape}, expected (N, 3072)")
+                raise DataError(f"{archive}: a {split} batch lacks key {err}; {refetch(archive)}") from None
+            except (ValueError, TypeError) as err:
+                raise DataError(f"{archive}: a {split} batch holds no byte array ({one_line(err)}); "
+                                f"{refetch(archive)}") from None
+            if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
+                raise DataError(f"{archive}: {split} data has shape {data.shape} and labels {labels.shape}, expected "
+                                f"(N, 3072) and (N,); {refetch(archive)}")
             splits[split] = Arrays(data.reshape(-1, 3, 32, 32), labels)
     return splits
 
@@ -149,8 +183,10 @@ def decode_image(data: bytes, name: str, size: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return resize_crop(img, "RGB", size)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as err:
-        raise DataError(f"{name}: not a readable image ({err}); remove or replace it") from None
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError, SyntaxError, EOFError,
+            struct.error, zlib.error, IndexError, TypeError) as err:  # PIL's plugins raise all of these
+        reason = "not an image format PIL knows" if isinstance(err, UnidentifiedImageError) else one_line(err)
+        raise DataError(f"{name}: not a readable image ({reason}); remove or replace it") from None
 
 
 def _image_folder(entries: Iterable[tuple[str, Callable[[], bytes]]], where: str, size: int) -> dict[str, Arrays]:
@@ -186,16 +222,34 @@ def parse_image_folder_zip(raw_dir: Path, size: int | None = None) -> dict[str, 
     archives = sorted(raw_dir.glob("*.zip"))
     if len(archives) != 1:
         raise DataError(f"{raw_dir}: expected one .zip of an image folder, found {len(archives)}")
+    archive = archives[0]
+
+    def read(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+        try:
+            return zf.read(info)
+        except DECODE_ERRORS as err:  # a member's CRC, header or deflate stream is damaged
+            raise DataError(f"{archive}: member {info.filename} is damaged ({one_line(err)}); "
+                            f"{refetch(archive)}") from None
+
     try:
-        with zipfile.ZipFile(archives[0]) as zf:
-            entries = [(n, (lambda n=n: zf.read(n))) for n in zf.namelist() if not n.endswith("/")]
-            return _image_folder(entries, str(archives[0]), size or 224)
-    except zipfile.BadZipFile as err:
-        raise DataError(f"{archives[0]}: not a readable zip ({err}); delete it and rerun download") from None
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:  # every member checked before any is read
+                check_member(archive, info, refetch(archive))
+            entries = [(i.filename, (lambda i=i: read(zf, i))) for i in infos if not i.is_dir()]
+            return _image_folder(entries, str(archive), size or 224)
+    except DECODE_ERRORS as err:
+        raise DataError(f"{archive}: not a readable zip ({one_line(err)}); {refetch(archive)}") from None
 
 
 def parse_image_folder_dir(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
-    entries = [(str(p.relative_to(raw_dir)), p.read_bytes) for p in raw_dir.rglob("*") if p.is_file()]
+    def read(path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except OSError as err:
+            raise DataError(f"{path}: cannot be read ({one_line(err)}); fix its permissions or remove it") from None
+
+    entries = [(str(p.relative_to(raw_dir)), (lambda p=p: read(p))) for p in raw_dir.rglob("*") if p.is_file()]
     return _image_folder(entries, str(raw_dir), size or 224)
 
 
@@ -210,27 +264,36 @@ BREAST_CANCER_FEATURES = tuple(
 
 def _rows(path: Path) -> list[list[str]]:
     try:
-        with open(path, newline="") as fh:
-            return [row for row in csv.reader(fh) if row]
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable CSV ({err})") from None
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [row for row in csv.reader(fh) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise DataError(f"{path}: not a readable UTF-8 CSV ({one_line(err)}); {refetch(path)}") from None
+    if not rows:
+        raise DataError(f"{path}: empty, no rows; {refetch(path)}")
+    return rows
 
 
-def _numbers(rows: list[list[str]], path: Path, width: int) -> np.ndarray:
-    try:
-        table = np.array(rows, dtype=np.float64)
-    except ValueError as err:
-        raise DataError(f"{path}: a value is not a number ({err})") from None
-    if table.ndim != 2 or table.shape[1] != width:
-        raise DataError(f"{path}: expected {width} columns per row, got shape {table.shape}")
-    return table
+def _numbers(rows: list[list[str]], path: Path, width: int, first: int = 1) -> np.ndarray:
+    """Rows of `width` finite numbers; `first` is the line number of rows[0], for the message."""
+    if not rows:
+        raise DataError(f"{path}: a header but no rows of data; {refetch(path)}")
+    for line, row in enumerate(rows, first):
+        if len(row) != width:
+            raise DataError(f"{path}: line {line} has {len(row)} values, expected {width}; {refetch(path)}")
+        try:
+            values = [float(v) for v in row]
+        except ValueError:
+            raise DataError(f"{path}: a value is not a number on line {line}: {row}; {refetch(path)}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise DataError(f"{path}: line {line} has a NaN or infinite value: {row}; {refetch(path)}")
+    return np.array(rows, dtype=np.float64)
 
 
 def parse_breast_cancer_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
     """scikit-learn's file: a header row (569,30,malignant,benign), then 30 features and a target
     where 0 is malignant. Relabelled so that malignant, the finding to detect, is class 1."""
     path = raw_dir / "breast_cancer.csv"
-    table = _numbers(_rows(path)[1:], path, 31)
+    table = _numbers(_rows(path)[1:], path, 31, first=2)
     labels = (table[:, 30] == 0).astype(np.int64)
     return {"all": Arrays(table[:, :30].astype(np.float32), labels, features=BREAST_CANCER_FEATURES)}
 
@@ -240,8 +303,8 @@ def parse_admissions_csv(raw_dir: Path, size: int | None = None) -> dict[str, Ar
     path = raw_dir / "student_data.csv"
     rows = _rows(path)
     if rows[0] != ["admit", "gre", "gpa", "rank"]:
-        raise DataError(f"{path}: expected the header admit,gre,gpa,rank, got {rows[0]}")
-    table = _numbers(rows[1:], path, 4)
+        raise DataError(f"{path}: expected the header admit,gre,gpa,rank, got {rows[0]}; {refetch(path)}")
+    table = _numbers(rows[1:], path, 4, first=2)
     rank = table[:, 3].astype(int)
     bad = sorted(set(rank.tolist()) - {1, 2, 3, 4})
     if bad:

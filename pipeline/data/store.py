@@ -5,13 +5,15 @@ sample at a time."""
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from pipeline.core.errors import ConfigError, DataError
-from pipeline.core.io import load_torch, read_json, save_torch, write_json
+from pipeline.core.io import read_json, save_torch, write_json
+from pipeline.integrity import load_verified, one_line, rerun_hint
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,19 @@ def save_split(split: Split, path: str | Path) -> None:
 
 
 def load_split(path: str | Path) -> Split:
+    """A split file, its CRC-32s checked first: a damaged file is an error, never data to train on."""
     try:
-        data = load_torch(path, mmap=True)
+        data = load_verified(path, "normalize", mmap=True)
         split = Split(data["inputs"], data["labels"])
-    except (OSError, RuntimeError, KeyError, TypeError) as err:
-        raise DataError(f"{path}: not a split file of the tensor store ({err}); rerun its normalize stage") from None
+    except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
+        raise DataError(f"{path}: not a split file of the tensor store ({one_line(err)}); "
+                        f"{rerun_hint(path, 'normalize')}") from None
     if split.inputs.ndim < 2 or split.labels.dtype != torch.int64 or split.labels.shape != (len(split.inputs),):
         raise DataError(f"{path}: expected inputs (N, ...) and int64 labels (N,), got "
                         f"{split.inputs.dtype} {tuple(split.inputs.shape)} / {split.labels.dtype} "
                         f"{tuple(split.labels.shape)}")
+    if split.inputs.is_floating_point() and not torch.isfinite(split.inputs).all():
+        raise DataError(f"{path}: inputs hold NaN or infinite values; {rerun_hint(path, 'normalize')}")
     return split
 
 

@@ -28,6 +28,7 @@ from pipeline.data.facts import Facts
 from pipeline.data.split import stratified_split
 from pipeline.data.store import Split, save_split
 from pipeline.data.words import tokenize
+from pipeline.integrity import DECODE_ERRORS, check_member, one_line, refetch
 from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams, review_problems
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable UTF-8 text file ({err})") from None
+        raise DataError(f"{path}: not a readable UTF-8 text file ({one_line(err)}); save it as UTF-8, or "
+                        f"{refetch(path)}") from None
 
 
 def read_pydoc_topics(raw_dir: Path) -> str:
@@ -51,8 +53,12 @@ def read_pydoc_topics(raw_dir: Path) -> str:
         tree = ast.parse(_read_text(path))
         topics = next(ast.literal_eval(n.value) for n in tree.body
                       if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "topics")
-    except (SyntaxError, ValueError, StopIteration) as err:
-        raise DataError(f"{path}: no `topics = {{...}}` dictionary of strings ({err})") from None
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError, StopIteration) as err:
+        reason = "not a literal" if isinstance(err, ValueError) else one_line(err)
+        raise DataError(f"{path}: no `topics = {{...}}` dictionary of strings ({reason}); "
+                        f"{refetch(path)}") from None
+    if not isinstance(topics, dict) or not all(isinstance(v, str) for v in topics.values()):
+        raise DataError(f"{path}: `topics` is not a dictionary of strings; {refetch(path)}")
     return "\n\n".join(topics[key].strip() for key in sorted(topics))
 
 
@@ -95,6 +101,8 @@ def read_reviews_txt(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
         reviews.pop()
     while labels and not labels[-1].strip():
         labels.pop()
+    if not reviews:
+        raise DataError(f"{raw_dir}/reviews.txt: no reviews; {refetch(raw_dir / 'reviews.txt')}")
     if len(reviews) != len(labels):
         raise DataError(f"{raw_dir}: {len(reviews)} reviews but {len(labels)} labels; the files must pair up by line")
     bad = sorted({x for x in labels if x.strip() not in ("positive", "negative")})
@@ -110,12 +118,18 @@ def read_aclimdb(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
     try:
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
+                check_member(archive, member, refetch(archive))
                 parts = member.name.split("/")
                 if member.isfile() and len(parts) == 4 and parts[1] in found and parts[2] in ("pos", "neg"):
-                    text = tar.extractfile(member).read().decode("utf-8")
+                    try:
+                        text = tar.extractfile(member).read().decode("utf-8")
+                    except UnicodeDecodeError as err:
+                        raise DataError(f"{archive}: member {member.name} is not UTF-8 text ({one_line(err)}); "
+                                        f"{refetch(archive)}") from None
                     found[parts[1]].append((member.name, text.replace("<br />", " "), int(parts[2] == "pos")))
-    except (OSError, tarfile.TarError, UnicodeDecodeError) as err:
-        raise DataError(f"{archive}: not a readable aclImdb archive ({err})") from None
+    except DECODE_ERRORS as err:
+        raise DataError(f"{archive}: not a readable aclImdb archive ({one_line(err)}); "
+                        f"{refetch(archive)}") from None
     if not found["train"] or not found["test"]:
         raise DataError(f"{archive}: no aclImdb/train and aclImdb/test reviews inside")
     return {split: ([t for _, t, _ in sorted(rows)], [y for *_, y in sorted(rows)]) for split, rows in found.items()}
