@@ -16,6 +16,11 @@ module schedules that over the whole graph:
 3. The first failure stops new starts; the stages already running finish (and are recorded), the
    failure is reported with what did not run, and the exit status is non-zero.
 
+Whatever the cause of a failure, the failed stage's outputs go back to its last good run as
+`dvc.lock` records it (nothing half-trained stays in the workspace), and the failure says which
+signal stopped it and the likely cause. Scheduled stages die with the scheduler (even by `kill -9`),
+so no orphan keeps DVC's locks; a second `make repro` in the same folder stops at once.
+
 Ready stages start longest-first by the durations of earlier runs on this machine (kept in
 `.dvc/tmp/stage-seconds.json`), so the long training chains do not end up alone at the end.
 """
@@ -24,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
+import fcntl
 import json
 import os
 import re
@@ -38,9 +45,12 @@ from pathlib import Path
 from typing import IO, Callable, Iterable
 
 from pipeline.core.io import atomic_open
+from pipeline.recover import describe, put_back
 
 # Beside DVC's own temporary files: per machine, never versioned.
 SECONDS_FILE = Path(".dvc/tmp/stage-seconds.json")
+LOCK_FILE = Path(".dvc/tmp/repro.pid")  # locked while a scheduler runs here; holds its pid
+_EXITED = re.compile(r"exited with (-?\d+)\s*$")
 _EDGE = re.compile(r'^"(?P<src>[^"]+)"\s*->\s*"(?P<dst>[^"]+)";?$')
 _NODE = re.compile(r'^"(?P<name>[^"]+)";?$')
 
@@ -135,8 +145,9 @@ def schedule(upstream: dict[str, set[str]], plan: set[str], start: Callable[[str
                 time.sleep(poll)
             elif waiting and not out.failed:
                 raise SchedulerError(f"stages wait on each other, which a DAG cannot do: {sorted(waiting)}")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         stop([proc for proc, _ in running.values()])
+        err.stopped = sorted(running)  # type: ignore[attr-defined]
         raise
     return out
 
@@ -173,6 +184,7 @@ class Dvc:
         self.stream = stream
         self._write = threading.Lock()
         self._relays: list[threading.Thread] = []
+        self.exits: dict[str, int] = {}  # stage -> its command's exit status, as DVC reported it
 
     def query(self, *args: str) -> str:
         proc = subprocess.run([self.exe, *args], cwd=self.repo, env=self.env, capture_output=True, text=True)
@@ -185,10 +197,11 @@ class Dvc:
         env = dict(self.env)
         # Stages that are not single-threaded (runtime.deterministic: off) share the cores.
         env.setdefault("OMP_NUM_THREADS", str(threads))
+        env["PIPELINE_SCHEDULED"] = "1"  # the stage may take its process group's end for DVC's (cli.run)
         # Its own process group, so that an interrupt reaches it through `stop` alone, once.
         proc = subprocess.Popen([self.exe, "--wait-for-lock", "repro", "--single-item", *extra, name], cwd=self.repo,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with(os.getpid()))
         relay = threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True)
         relay.start()
         self._relays.append(relay)
@@ -203,10 +216,49 @@ class Dvc:
         for line in pipe:
             # A progress bar redraws with \r: keep what a terminal would show last.
             text = line.rstrip("\n").rsplit("\r", 1)[-1]
+            if found := _EXITED.search(text):
+                self.exits[name] = int(found[1])
             if text.strip():
                 with self._write:
                     self.stream.write(f"[{name}] {text}\n")
                     self.stream.flush()
+
+
+def die_with(parent: int) -> Callable[[], None] | None:
+    """A Popen `preexec_fn` under which the child gets SIGTERM when `parent` (this process) dies,
+    even by `kill -9` (Linux; elsewhere None). The stage DVC starts sets the same (cli.run)."""
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child only calls it
+
+    def preexec() -> None:
+        prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before that: do not start
+            os._exit(1)
+
+    return preexec
+
+
+def hold_lock(repo: Path) -> IO | None:
+    """One scheduler per folder: an exclusive lock on `LOCK_FILE`, which the OS releases when this
+    process ends, however it ends. Keep the returned file open while the stages run."""
+    if not (repo / ".dvc").is_dir():
+        return None  # not a DVC repository: `dvc status` says so
+    path = repo / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        pid = fh.read().strip() or "unknown"
+        fh.close()
+        raise SchedulerError(f"another make repro is running in this folder (pid {pid}); wait for it or stop it")
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
 
 
 def load_seconds(repo: Path) -> dict[str, float]:
@@ -225,6 +277,7 @@ def save_seconds(repo: Path, seconds: dict[str, float]) -> None:
 def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.stdout) -> Outcome:
     """What `dvc repro` does for the whole pipeline, `jobs` stages at a time."""
     dvc = Dvc(repo, stream)
+    lock = hold_lock(repo)  # held while this function runs; released when the process ends
     changed = None if force else set(json.loads(dvc.query("status", "--json") or "{}"))
     upstream = parse_dot(dvc.query("dag", "--dot")) if changed is None or changed else {}
     plan = downstream_closure(upstream, upstream if changed is None else changed)
@@ -238,9 +291,15 @@ def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.
     try:
         out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads), jobs,
                        critical_path(upstream, plan, seconds))
+    except KeyboardInterrupt as err:
+        put_back(repo, dvc.query, getattr(err, "stopped", []), stream)
+        raise
     finally:
         dvc.drain()
     save_seconds(repo, {**seconds, **out.finished})
+    for name in out.failed:
+        out.failed[name] = dvc.exits.get(name, out.failed[name])  # the stage's own status, else DVC's
+    put_back(repo, dvc.query, out.failed, stream)
     return out
 
 
@@ -269,11 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: the running stages were stopped and are not recorded; finished stages are in dvc.lock",
-              file=sys.stderr)
+        print("interrupted: the running stages were stopped, not recorded, and their outputs put back as dvc.lock "
+              "records them; finished stages are in dvc.lock", file=sys.stderr)
         return 130
     if out.failed:
-        failed = ", ".join(f"{name} (exit {code})" for name, code in sorted(out.failed.items()))
+        failed = ", ".join(f"{name} ({describe(code)})" for name, code in sorted(out.failed.items()))
         print(f"error: stage failed: {failed}; its lines above say why.", file=sys.stderr)
         if out.not_run:
             print(f"not run: {', '.join(sorted(out.not_run))}", file=sys.stderr)

@@ -21,7 +21,7 @@ PARAMS = read_yaml(ROOT / "params.yaml")
 STAGES = DVC["stages"]
 ARCH_FILES = ("pipeline/models/${item.arch}.py", "pipeline/schema/${item.arch}.py")  # imported by name
 CORE = "pipeline/core"
-CORE_LINES = 250
+CORE_LINES = 300  # 250 until issue 15: one line, not a traceback, for a full disk, no memory or a signal
 
 
 def module_file(name: str) -> Path | None:

@@ -1,10 +1,12 @@
-"""What every stage script shares: its command line (the entry it runs for, the files it reads and
-writes, the params file), logging set-up, and turning a PipelineError into a clean exit."""
-
-from __future__ import annotations
+"""What every stage script shares: its command line, logging, and one line with no traceback for a
+user error, a full disk, no memory or a signal."""
 
 import argparse
+import ctypes
+import errno
 import logging
+import os
+import signal
 import sys
 from typing import Any, Callable
 
@@ -12,17 +14,19 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
-
 # The outputs of every training stage, and of the data stages that write splits: (option, help) pairs.
 TRAINING_OUTPUTS = (("checkpoint", "output: best checkpoint"), ("loss-curve", "output: loss per epoch (CSV)"),
                     ("accuracy-curve", "output: accuracy per epoch (CSV)"))
 SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
+# Faults that are no bug, and their fix. ENOMEM also stands for MemoryError and torch's out-of-memory.
+FIXES = {errno.ENOSPC: "the disk is full: free space", errno.EDQUOT: "the disk quota is used up: free space",
+         errno.EFBIG: "a file is over the size limit: raise `ulimit -f` or free space",
+         errno.ENOMEM: "out of memory: lower batch_size or the model's size, or run one stage at a time (JOBS=1)"}
 
 
 def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[argparse.Namespace, Any]:
-    """Parse a stage's command line: the positional `entry` (a model or a dataset), one required
-    `--<option>` per (option, help) pair in `files` (dvc.yaml passes every path), and `--params`.
-    Returns the arguments and params.yaml as read; the stage validates the sections it uses."""
+    """Parse a stage's command line: `entry` (a model or a dataset), a required `--<option>` per
+    (option, help) pair, and `--params`. Returns them and params.yaml as read."""
     ap = argparse.ArgumentParser(description=doc)
     ap.add_argument(entry)
     for option, what in files:
@@ -32,11 +36,51 @@ def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[arg
     return args, read_yaml(args.params)
 
 
-def run(main: Callable[[], None]) -> None:
-    """Run a stage's `main`; a PipelineError prints its message (no traceback) and exits 2."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def verdict(err: BaseException | None) -> tuple[str, int] | None:
+    """One line and the exit status for a user error (2), a signal (128 + its number), a full disk or
+    no memory (1), found in `err` or what it wraps (torch.save wraps OSErrors); None for a bug."""
+    if isinstance(err, PipelineError):
+        return str(err), 2
+    if isinstance(err, KeyboardInterrupt):  # Ctrl-C, or a signal through _stop
+        sig = signal.Signals(err.args[0] if err.args else signal.SIGINT)
+        return f"stopped by {sig.name}: the stage's outputs are not recorded; run it again", 128 + sig
+    while err is not None and not isinstance(err, SystemExit):
+        memory = isinstance(err, MemoryError) or any(s in str(err) for s in ("allocate memory", "out of memory"))
+        if (code := errno.ENOMEM if memory else getattr(err, "errno", None)) in FIXES:
+            detail = str(err).partition("\n")[0][-160:] or type(err).__name__
+            return f"{FIXES[code]}, then run again ({detail})", 1
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signum)
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` ended: no longer there, or a zombie that nobody reaped yet."""
     try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rpartition(")")[2].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run a stage's `main`; what `verdict` knows exits with one line. On Linux the stage gets SIGTERM
+    when its parent (DVC) dies, so that no orphan runs on."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
+    try:
+        # 1 is PR_SET_PDEATHSIG. Under `make repro` DVC leads the stage's process group: if it died
+        # before that, stop now (elsewhere the group's leader may be a shell that ended long ago).
+        if (sys.platform == "linux" and ctypes.CDLL(None).prctl(1, signal.SIGTERM) == 0
+                and os.environ.get("PIPELINE_SCHEDULED") and _ended(os.getpgrp())):
+            raise KeyboardInterrupt(signal.SIGTERM)
         main()
-    except PipelineError as err:
-        log.error("%s", err)
-        raise SystemExit(2) from None
+    except BaseException as err:
+        if (found := verdict(err)) is None:
+            raise
+        log.error("%s", found[0])
+        raise SystemExit(found[1]) from None

@@ -1,0 +1,320 @@
+"""Faults of the process, for real (issue 15): a full disk, no memory and signals in a stage (one line,
+no traceback, nothing half-written); a stage killed by SIGKILL under the scheduler (named, and its
+outputs back to the last good run); `kill -9` of the scheduler (no orphan, the next run works); two
+schedulers at once; pushing to and pulling from remotes that cannot work (one line each)."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil  # installed with dvc
+import pytest
+import yaml
+
+from pipeline import parallel
+from pipeline.core import cli
+from tests.conftest import sh, tool_env
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = tool_env() | {"PYTHONPATH": str(ROOT)}
+DVC = str(Path(sys.executable).with_name("dvc"))
+
+# A stage script as the project writes them (cli.run around main), doing what argv[1] says.
+STAGE = """import os, pathlib, sys, time
+from pipeline.core import cli
+from pipeline.core.io import atomic_open, save_torch
+
+def main():
+    what, out = sys.argv[1], pathlib.Path(sys.argv[2])
+    if what == "big":  # about 4 MB through torch.save, as a checkpoint is written
+        import torch
+        save_torch({"w": torch.zeros(1_000_000)}, out)
+    elif what == "alloc":
+        import torch
+        torch.empty(10**13)
+    elif what == "wait":
+        print("ready", flush=True)
+        with atomic_open(out) as fh:
+            fh.write("half")
+            time.sleep(60)
+
+cli.run(main)
+"""
+
+
+def run_stage(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    (tmp_path / "toy_stage.py").write_text(STAGE)
+    return subprocess.run([sys.executable, str(tmp_path / "toy_stage.py"), *args], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+# --- a stage: disk full, no memory, signals ----------------------------------------------------
+
+def test_a_file_size_limit_is_one_line_and_the_old_output_stays(tmp_path):
+    out = tmp_path / "model.pt"
+    out.write_bytes(b"the last good checkpoint")
+    proc = run_stage(tmp_path, "big", str(out),  # `ulimit -f 1000` (Python ignores SIGXFSZ: EFBIG)
+                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000)))
+    assert proc.returncode == 1
+    line = one_line(proc.stderr)
+    assert "a file is over the size limit: raise `ulimit -f`" in line and "File too large" in line
+    assert out.read_bytes() == b"the last good checkpoint"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "toy_stage.py"]  # no .tmp left
+
+
+def test_a_full_disk_is_one_line_and_nothing_is_half_written(tmp_path):
+    """ENOSPC for real: the atomic write's temporary file leads to /dev/full."""
+    out = tmp_path / "model.pt"
+    (tmp_path / "model.pt.tmp").symlink_to("/dev/full")
+    proc = run_stage(tmp_path, "big", str(out))
+    assert proc.returncode == 1
+    line = one_line(proc.stderr)
+    assert "the disk is full: free space, then run again" in line and "No space left on device" in line
+    assert not out.exists() and not (tmp_path / "model.pt.tmp").exists()
+
+
+def test_out_of_memory_is_one_line(tmp_path):
+    proc = run_stage(tmp_path, "alloc", "unused")
+    assert proc.returncode == 1
+    assert "out of memory: lower batch_size" in one_line(proc.stderr)
+
+
+def test_fault_finds_the_cause_in_what_an_error_wraps():
+    try:
+        try:
+            raise OSError(28, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 136192 vs 136144")
+    except RuntimeError as err:
+        assert cli.verdict(err)[1] == 1 and "the disk is full" in cli.verdict(err)[0]
+    assert "out of memory" in cli.verdict(MemoryError())[0]
+    assert cli.verdict(cli.PipelineError("bad key")) == ("bad key", 2)
+    assert cli.verdict(ValueError("a bug")) is None and cli.verdict(OSError(2, "No such file")) is None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_is_one_line_and_the_write_in_progress_is_dropped(tmp_path, sig):
+    (tmp_path / "toy_stage.py").write_text(STAGE)
+    proc = subprocess.Popen([sys.executable, "toy_stage.py", "wait", "out.txt"], cwd=tmp_path, env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 128 + sig
+    assert f"stopped by {sig.name}: the stage's outputs are not recorded" in one_line(proc.stderr.read())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy_stage.py"]
+
+
+def test_a_stage_dies_with_its_parent(tmp_path):
+    """As when DVC dies: the stage gets SIGTERM, says so, and leaves no orphan."""
+    (tmp_path / "toy_stage.py").write_text(STAGE)
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                               "p = subprocess.Popen([sys.executable, 'toy_stage.py', 'wait', 'out.txt']); "
+                               "print(p.pid, flush=True); time.sleep(60)"],
+                              cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    time.sleep(1.5)  # past the stage's start
+    parent.kill()
+    parent.wait()
+    assert gone([child.pid], 10), "the stage ran on after its parent died"
+    assert not (tmp_path / "out.txt").exists() and not (tmp_path / "out.txt.tmp").exists()
+
+
+def gone(pids: list[int], seconds: float, zombies: bool = True) -> bool:
+    """Whether every process in `pids` ended (a zombie counts as ended, unless not `zombies`) in time."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if psutil.pid_exists(p) and not (zombies and zombie(p))]
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+# --- the scheduler ---------------------------------------------------------------------------
+
+def test_exit_statuses_in_words():
+    assert parallel.describe(-9).startswith("killed (SIGKILL): often the kernel's out-of-memory killer (see `dmesg`)")
+    assert parallel.describe(137) == parallel.describe(-9)  # 128 + 9, from a shell
+    assert parallel.describe(143) == "stopped by SIGTERM" and parallel.describe(-2) == "stopped by SIGINT"
+    assert parallel.describe(1) == "exit 1" and parallel.describe(255) == "exit 255"
+
+
+TRAIN = """import json, os, pathlib, signal, sys
+run = pathlib.Path("run.txt").read_text().strip()
+pathlib.Path("model.bin").write_text(f"model of {run}, epoch 1 of 2\\n")  # half-trained
+if pathlib.Path("kill-me").exists():
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+pathlib.Path("model.bin").write_text(f"model of {run}\\n")
+pathlib.Path("metrics.json").write_text(json.dumps({"run": run}) + "\\n")
+"""
+
+
+def dvc_project(path: Path, cmd: str = "python train.py") -> Path:
+    """One stage: a cached model and git-tracked metrics (cache: false)."""
+    path.mkdir()
+    (path / "train.py").write_text(TRAIN)
+    (path / "run.txt").write_text("run 1\n")
+    stage = {"cmd": cmd, "deps": ["train.py", "run.txt"], "outs": ["model.bin"],
+             "metrics": [{"metrics.json": {"cache": False}}]}
+    (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": stage}}))
+    sh(["git", "init", "-q"], path)
+    sh([DVC, "init", "-q"], path)
+    sh(["git", "add", "-A"], path)
+    sh(["git", "commit", "-qm", "pipeline"], path)
+    return path
+
+
+def scheduler(repo: Path) -> subprocess.CompletedProcess:
+    return sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], repo, check=False, env=ENV)
+
+
+@pytest.mark.slow
+def test_a_killed_stage_is_named_and_its_outputs_go_back_to_the_last_good_run(tmp_path):
+    repo = dvc_project(tmp_path / "repo")
+    assert scheduler(repo).returncode == 0
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "commit", "-qm", "run 1"], repo)  # metrics.json and dvc.lock in git, as the project keeps them
+    good = {name: (repo / name).read_bytes() for name in ("model.bin", "metrics.json", "dvc.lock")}
+    (repo / "run.txt").write_text("run 2\n")
+    (repo / "kill-me").write_text("")
+    proc = scheduler(repo)
+    assert proc.returncode == 1
+    assert "error: stage failed: train (killed (SIGKILL): often the kernel's out-of-memory killer" in proc.stderr
+    assert "restored train's outputs to its last good run, as dvc.lock records them (model.bin, metrics.json)" \
+        in proc.stdout
+    assert {name: (repo / name).read_bytes() for name in good} == good  # nothing half-trained, nothing lost
+    (repo / "kill-me").unlink()
+    assert scheduler(repo).returncode == 0 and (repo / "model.bin").read_text() == "model of run 2\n"
+
+
+@pytest.mark.slow
+def test_a_killed_stage_without_a_good_run_leaves_no_partial_output(tmp_path):
+    repo = dvc_project(tmp_path / "repo")
+    (repo / "kill-me").write_text("")
+    proc = scheduler(repo)
+    assert proc.returncode == 1 and "killed (SIGKILL)" in proc.stderr
+    assert "train has no good run in dvc.lock yet: removed its partial outputs" in proc.stdout
+    assert not (repo / "model.bin").exists() and not (repo / "metrics.json").exists()
+
+
+SLOW = """import pathlib, sys, time
+from pipeline.core import cli
+
+def main():
+    time.sleep(float(sys.argv[1]))
+    pathlib.Path("model.bin").write_text("done\\n")
+    pathlib.Path("metrics.json").write_text("{}\\n")
+
+cli.run(main)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refused(tmp_path):
+    repo = dvc_project(tmp_path / "repo", cmd="python slow.py 60")
+    (repo / "slow.py").write_text(SLOW)
+    first = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=repo, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in first.stdout:
+        if "Running stage 'train'" in line:
+            break
+    deadline = time.monotonic() + 30
+    while not any("slow.py" in " ".join(p.cmdline()) for p in psutil.Process(first.pid).children(recursive=True)):
+        assert time.monotonic() < deadline, "the stage did not start"
+        time.sleep(0.1)
+    stages = [p.pid for p in psutil.Process(first.pid).children(recursive=True)]
+    # two at once: the second stops at once, with one line
+    second = scheduler(repo)
+    assert second.returncode == 2
+    assert one_line(second.stderr) == (f"error: another make repro is running in this folder (pid {first.pid}); "
+                                       "wait for it or stop it")
+    first.kill()  # kill -9
+    first.wait()
+    assert gone(stages, 10), "stages ran on after the scheduler was killed"
+    # DVC counts a zombie as alive; this machine's init reaps orphans every few seconds
+    assert gone(stages, 15, zombies=False), "nothing reaped the dead stages"
+    # the next run is not blocked ("... is busy") and records the stage
+    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text().replace("slow.py 60", "slow.py 0"))
+    again = scheduler(repo)
+    assert again.returncode == 0 and "is busy" not in again.stdout + again.stderr, again.stdout + again.stderr
+    assert (repo / "model.bin").read_text() == "done\n"
+
+
+# --- remotes ---------------------------------------------------------------------------------
+
+def tracked_repo(path: Path, url: str) -> Path:
+    path.mkdir()
+    sh(["git", "init", "-q"], path)
+    sh([DVC, "init", "-q"], path)
+    for i in range(3):
+        (path / f"f{i}.txt").write_text(f"{i}\n")
+    sh([DVC, "add", "-q", "f0.txt", "f1.txt", "f2.txt"], path)
+    sh([DVC, "remote", "add", "-d", "store", url], path)
+    return path
+
+
+def remote(repo: Path, command: str) -> subprocess.CompletedProcess:
+    return sh([sys.executable, "-m", "pipeline.remote", command], repo, check=False, env=ENV)
+
+
+def test_push_to_a_remote_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "file.txt").write_text("a file where the remote's folder should be\n")  # fails for root too
+    url = str(tmp_path / "file.txt" / "remote")
+    repo = tracked_repo(tmp_path / "repo", url)
+    proc = remote(repo, "push")
+    assert proc.returncode == 1
+    assert one_line(proc.stderr) == (f"error: dvc push failed with remote 'store' ({url}): not a directory (a file "
+                                     "is in the way); point the remote at a folder: `dvc remote modify store url "
+                                     "<folder>` (DVC's output: .dvc/tmp/push.log)")
+    assert "Not a directory" in (repo / ".dvc/tmp/push.log").read_text()
+
+
+def test_push_and_pull_with_an_unreachable_server_are_one_line(tmp_path):
+    repo = tracked_repo(tmp_path / "repo", "http://127.0.0.1:1/store")
+    push = remote(repo, "push")
+    assert push.returncode == 1
+    assert one_line(push.stderr).startswith("error: dvc push failed for 3 files with remote 'store' "
+                                            "(http://127.0.0.1:1/store): connection refused; check the remote's URL")
+    for i in range(3):  # a fresh clone: nothing in the cache or the workspace
+        (repo / f"f{i}.txt").unlink()
+    sh(["rm", "-rf", ".dvc/cache"], repo)
+    pull = remote(repo, "pull")
+    assert pull.returncode == 1
+    assert one_line(pull.stderr).startswith("error: dvc pull failed for 3 files with remote 'store' "
+                                            "(http://127.0.0.1:1/store): connection refused")
+    assert (repo / ".dvc/tmp/pull.log").exists()
+
+
+def test_no_remote_is_one_line_and_exit_2(tmp_path):
+    repo = tracked_repo(tmp_path / "repo", "/unused")
+    sh([DVC, "remote", "remove", "store"], repo)
+    proc = remote(repo, "push")
+    assert proc.returncode == 2
+    assert "no DVC remote is the default (remotes: none): add one with `dvc remote add -d" in one_line(proc.stderr)
+
+
+def test_push_to_a_good_remote_says_what_it_pushed(tmp_path):
+    repo = tracked_repo(tmp_path / "repo", str(tmp_path / "store"))
+    proc = remote(repo, "push")
+    assert proc.returncode == 0, proc.stderr
+    assert f"3 files pushed (remote 'store', {tmp_path / 'store'})" in proc.stdout
