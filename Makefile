@@ -11,7 +11,7 @@ BIN       := $(CURDIR)/$(VENV)/bin
 # Stage commands say `python`; this makes it the project's interpreter.
 RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 
-.PHONY: repro test check push bench setup clean-venv
+.PHONY: repro test check push pull bench faults setup clean-venv
 
 setup: $(STAMP)
 
@@ -36,10 +36,15 @@ JOBS ?=
 repro: check
 	$(RUN) python -m pipeline.parallel $(if $(JOBS),--jobs $(JOBS))
 
-# Share what you trained (outputs and the run-cache) with the default remote, so that nobody
-# retrains it: teammates get it with `dvc repro --pull` (see README, "Working as a team").
+# Share what you trained (outputs and the run-cache) with the default remote (REMOTE=<name> for
+# another), so that nobody retrains it: teammates get it with `make pull` or `dvc repro --pull`
+# (see README, "Working as a team"). DVC's output goes to .dvc/tmp/push.log (pull.log); a failure
+# prints one line: how many files, the remote, the reason and the fix.
 push: $(STAMP)
-	$(RUN) dvc push --run-cache
+	$(RUN) python -m pipeline.remote push $(if $(REMOTE),--remote $(REMOTE))
+
+pull: $(STAMP)
+	$(RUN) python -m pipeline.remote pull $(if $(REMOTE),--remote $(REMOTE))
 
 test: $(STAMP)
 	$(RUN) python -m pytest
@@ -52,3 +57,8 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The fault matrix: every bad input and fault tried on a shrunk copy of the project, with what the
+# user sees and what is left afterwards (minutes; figures: bench/README.md, "Faults").
+faults: $(STAMP)
+	$(RUN) python bench/faults.py $(FAULTS_ARGS)
