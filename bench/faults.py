@@ -29,6 +29,8 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.faults_make import (delete, disk_full, file_edit, no_fault, no_run_cache, params_edit,  # noqa: E402
+                               set_key, typo_label_map, uncached, zero_middle)
 from tests.helpers.project import Project, make_project, shrink, tool_env  # noqa: E402
 from pipeline.core.params import read_yaml  # noqa: E402
 
@@ -68,7 +70,8 @@ def first_error(text: str) -> str:
     else DVC's first error line, else the last line."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for marks in (("error:", "killed:", "interrupted:"), ("ERROR pipeline:",), ("ERROR",)):
-        if hit := next((ln for ln in lines if any(m in ln for m in marks)), None):
+        if (at := next((i for i, ln in enumerate(lines) if any(m in ln for m in marks)), None)) is not None:
+            hit = lines[at] + (f" {lines[at + 1]}" if lines[at].endswith(":") and at + 1 < len(lines) else "")
             return hit[:170]
     return lines[-1][:170] if lines else ""
 
@@ -101,7 +104,9 @@ SCHEDULER = [sys.executable, "-m", "pipeline.parallel", "--jobs", "2"]  # what `
 
 
 def repro(proj: Project) -> tuple[int, str]:
-    return cmd(proj, SCHEDULER)
+    """`make repro`: params.yaml checked, then the scheduler."""
+    code, out = check(proj)
+    return (code, out) if code != 0 else cmd(proj, SCHEDULER)
 
 
 def dvc_single(stage: str) -> Callable[[Project], tuple[int, str]]:
@@ -141,9 +146,11 @@ def killed(pattern: str, sig: int, after: float, target: str = "stage") -> Calla
                 os.kill(pid, sig)
         out = proc.communicate(timeout=600)[0]
         if target == "scheduler":
-            time.sleep(3)
-            orphans = _pids(pattern)
-            note = f"stages still running 3 s after the scheduler's {signal.Signals(sig).name}: {len(orphans)}"
+            waited = time.monotonic()
+            while (orphans := _pids(pattern)) and time.monotonic() - waited < 10:
+                time.sleep(0.1)
+            note = (f"stages still running 10 s after the scheduler's {signal.Signals(sig).name}: {len(orphans)}"
+                    if orphans else f"its stages ended {time.monotonic() - waited:.1f} s after it")
             out = f"killed: {note}\n{out}" if sig == signal.SIGKILL else f"{out}\n{note}\n"
             for pid in orphans:
                 with contextlib.suppress(ProcessLookupError):
@@ -174,86 +181,6 @@ def remote(action: str, url: str) -> Callable[[Project], tuple[int, str]]:
     return go
 
 
-# --- the faults ---------------------------------------------------------------------------
-
-def params_edit(edit: Callable[[dict], None]) -> Callable[[Project], Callable[[], None]]:
-    def apply(proj: Project) -> Callable[[], None]:
-        before = (proj.path / "params.yaml").read_text()
-        p = proj.read_params()
-        edit(p)
-        proj.write_params(p)
-        return lambda: (proj.path / "params.yaml").write_text(before)
-    return apply
-
-
-def file_edit(rel: str, damage: Callable[[bytes], bytes]) -> Callable[[Project], Callable[[], None]]:
-    """Damage a file; undoing is the user's plain rerun (DVC sees the output changed)."""
-    def apply(proj: Project) -> Callable[[], None]:
-        path = proj.path / rel
-        data = path.read_bytes()
-        path.unlink()  # DVC may have linked it to its cache: never write through the link
-        path.write_bytes(damage(data))
-        return lambda: None
-    return apply
-
-
-def zero_middle(data: bytes) -> bytes:
-    mid = len(data) // 2
-    return data[:mid] + bytes(64) + data[mid + 64:]
-
-
-def set_key(*keys: str, value) -> Callable[[dict], None]:
-    def edit(p: dict) -> None:
-        for k in keys[:-1]:
-            p = p[k]
-        p[keys[-1]] = value
-    return edit
-
-
-def delete(*keys: str) -> Callable[[dict], None]:
-    def edit(p: dict) -> None:
-        for k in keys[:-1]:
-            p = p[k]
-        del p[keys[-1]]
-    return edit
-
-
-def typo_label_map(p: dict) -> None:
-    p["transfer"]["transfer"]["label_map"]["8"] = "eveb"
-
-
-def no_fault(proj: Project) -> Callable[[], None]:
-    return lambda: None
-
-
-def remove_output(rel: str) -> Callable[[Project], Callable[[], None]]:
-    """An output deleted from the workspace, so that its stage is out of date."""
-    return lambda proj: (proj.path / rel).unlink() or (lambda: None)
-
-
-def uncached(rel: str) -> Callable[[Project], Callable[[], None]]:
-    """An output deleted from the workspace and from DVC's cache: only a remote has it."""
-    def apply(proj: Project) -> Callable[[], None]:
-        path = proj.path / rel
-        md5 = hashlib.md5(path.read_bytes()).hexdigest()
-        (proj.path / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).unlink()
-        path.unlink()
-        return lambda: None
-    return apply
-
-
-def disk_full(rel: str) -> Callable[[Project], Callable[[], None]]:
-    """A real ENOSPC on the stage's write of `rel`: its temporary file (pipeline.core.io.atomic_open)
-    is a link to /dev/full; the output itself is removed so that the stage is out of date."""
-    def apply(proj: Project) -> Callable[[], None]:
-        path = proj.path / rel
-        path.unlink()
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.symlink_to("/dev/full")
-        return lambda: tmp.unlink(missing_ok=True)
-    return apply
-
-
 @dataclass
 class Case:
     fault: Callable[[Project], Callable[[], None]]
@@ -279,12 +206,12 @@ CASES: dict[str, Case] = {
                                    "evaluate@mlp"),
     "data: truncated raw .gz": Case(file_edit("data/raw/digits/digits.csv.gz", lambda b: b[: len(b) // 2]),
                                     dvc_single("normalize@digits"), "normalize@digits"),
-    "disk full (ENOSPC) in normalize, make repro": Case(disk_full("data/processed/digits/train.pt"), repro,
-                                                         "normalize@digits"),
+    "disk full (ENOSPC) in normalize": Case(disk_full("data/processed/digits/train.pt"),
+                                            dvc_single("normalize@digits"), "normalize@digits"),
     "kill -9 of a stage (training)": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
                                           killed("stages.train mlp", signal.SIGKILL, 1.5), "train@mlp"),
-    "kill -9 of a stage (export)": Case(remove_output("exports/mlp/model.onnx"),
-                                        killed("stages.export mlp", signal.SIGKILL, 3.0), "export@mlp"),
+    "kill -9 of a stage (export)": Case(no_run_cache("exports/mlp/model.onnx"),
+                                        killed("stages.export mlp", signal.SIGKILL, 0.8), "export@mlp"),
     "kill -9 of the scheduler": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
                                      killed("stages.train mlp", signal.SIGKILL, 1.0, "scheduler"), "train@mlp"),
     "Ctrl-C of make repro": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
@@ -305,6 +232,9 @@ def try_case(proj: Project, name: str, case: Case) -> Result:
     code, out = case.run(proj)
     after = snapshot(proj.path)
     res = Result(name, code, first_error(out), "Traceback (most recent call last)" in out)
+    if res.traceback:
+        at = out.index("Traceback (most recent call last)")
+        print(f"{name}: a traceback:\n{out[max(0, at - 300):at + 2500]}", file=sys.stderr)
     mine = [k for k in set(before) | set(after) if any(k == o or k.startswith(o + "/") for o in own)]
     if case.legit:  # the first run's own results are no harm; what the second did is
         res.first += " (the first run went on and recorded its results)"

@@ -6,6 +6,7 @@ figures themselves are measured by `make bench`, never asserted here.)"""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 
 import numpy as np
@@ -212,3 +213,35 @@ def test_inference_renders_in_the_table():
     assert "| 0.25 s | plain torch script: 2.00 s | 8.0× faster | well under 1 s, without torch |" in text
     assert "| 2.50 s | plain torch script: 2.00 s | 1.2× slower | |" in text
     assert "not measured (no exported classifiers)" in report.inference_table(results["inference"])
+
+
+# --- the fault matrix (bench/faults.py): its reading of what a user sees -----------------------
+
+
+def test_the_fault_matrix_reads_the_line_a_user_reads_first():
+    from bench import faults
+
+    dvc_noise = "Running stage 'x':\n> python -m stages.x\nERROR: failed to reproduce 'x': exited with 2\n"
+    assert faults.first_error(dvc_noise + "ERROR pipeline: a.pt: corrupt; rerun\n").startswith("ERROR pipeline: a.pt")
+    assert faults.first_error("error: params.yaml is invalid:\n  train.mlp.seed: >= 0\n") == \
+        "error: params.yaml is invalid: train.mlp.seed: >= 0"
+    assert faults.first_error(dvc_noise) == "ERROR: failed to reproduce 'x': exited with 2"
+    assert len(faults.CASES) == 18 and all(c.stage is None or "@" in c.stage for c in faults.CASES.values())
+
+
+def test_the_fault_matrix_finds_lost_bytes_only_where_neither_cache_nor_git_has_them(tmp_path):
+    from bench import faults
+    from tests.helpers.project import Project
+
+    proj = Project(tmp_path)
+    proj.git("init", "-q")
+    (tmp_path / "m.json").write_text("{}\n")
+    proj.git("add", "m.json")
+    proj.git("commit", "-qm", "m")
+    cached = tmp_path / ".dvc/cache/files/md5/ab/cdef"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("x")
+    assert faults.recoverable(proj, "m.json", hashlib.md5(b"{}\n").hexdigest())
+    assert faults.recoverable(proj, "models/x.pt", "abcdef")
+    assert not faults.recoverable(proj, "m.json", "0" * 32)
+    assert faults.snapshot(tmp_path) == {"m.json": hashlib.md5(b"{}\n").hexdigest()}  # not .git's or .dvc's
