@@ -104,15 +104,28 @@ def test_fault_finds_the_cause_in_what_an_error_wraps():
     assert cli.verdict(ValueError("a bug")) is None and cli.verdict(OSError(2, "No such file")) is None
 
 
+def as_in_a_terminal() -> None:
+    """What a terminal gives a command: the default SIGINT and no blocked signal. A CI runner may start
+    the tests with SIGINT ignored (a background job) or blocked (CI did: the signal never arrived)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_is_one_line_and_the_write_in_progress_is_dropped(tmp_path, sig):
     (tmp_path / "toy_stage.py").write_text(STAGE)
     proc = subprocess.Popen([sys.executable, "toy_stage.py", "wait", "out.txt"], cwd=tmp_path, env=ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+                            preexec_fn=as_in_a_terminal)
     assert proc.stdout.readline() == "ready\n"
     proc.send_signal(sig)
-    assert proc.wait(timeout=30) == 128 + sig
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # say why: the signal masks the stage runs with, and what it printed
+        masks = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if line.startswith("Sig")]
+        proc.kill()
+        pytest.fail(f"{sig.name} did not stop the stage: {masks}; stderr: {proc.communicate()[1]!r}")
+    assert proc.returncode == 128 + sig
     assert f"stopped by {sig.name}: the stage's outputs are not recorded" in one_line(proc.stderr.read())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy_stage.py"]
 
