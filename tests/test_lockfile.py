@@ -1,0 +1,67 @@
+"""dvc.lock after switching a stage's params away and back: the same bytes as before (issue 16).
+The real `dvc repro` writes the file; `pipeline.lockfile.tidy` (run by `make repro` after its
+stages) drops what dvc.yaml no longer defines and restores dvc.yaml's order."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline import lockfile
+from tests.conftest import sh
+
+DVC = str(Path(sys.executable).with_name("dvc"))
+
+
+def write_params(repo: Path, use: dict[str, int]) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump({"use": use}))
+
+
+def repro(repo: Path) -> None:
+    sh([DVC, "repro", "-q"], repo)
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    write_params(repo, {"a": 1, "b": 2})
+    stages = {"first": {"cmd": "echo first > first.txt", "outs": ["first.txt"]},
+              "make": {"foreach": "${use}", "do": {"cmd": "echo ${item} > out_${key}.txt", "deps": ["first.txt"],
+                                                   "outs": ["out_${key}.txt"]}}}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
+    (repo / ".gitignore").write_text("/*.txt\n")  # outputs ignored by folder or pattern, as the project's are
+    sh(["git", "init", "-q"], repo)
+    sh([DVC, "init", "-q"], repo)
+    repro(repo)
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "commit", "-qm", "pipeline"], repo)
+    return repo
+
+
+@pytest.mark.slow
+def test_switching_away_and_back_leaves_the_committed_lock_file(repo):
+    committed = (repo / "dvc.lock").read_text()
+    assert lockfile.tidy(repo) == [] and (repo / "dvc.lock").read_text() == committed  # nothing to do: untouched
+
+    write_params(repo, {"a": 1, "c": 3})  # b leaves dvc.yaml, c comes
+    repro(repo)
+    assert "make@b" in yaml.safe_load((repo / "dvc.lock").read_text())["stages"]  # DVC keeps it
+    assert lockfile.tidy(repo) == ["make@b"]
+    assert list(yaml.safe_load((repo / "dvc.lock").read_text())["stages"]) == ["first", "make@a", "make@c"]
+
+    write_params(repo, {"a": 1, "b": 2})  # and back: DVC appends make@b after make@c's stale entry
+    repro(repo)
+    assert list(yaml.safe_load((repo / "dvc.lock").read_text())["stages"])[-1] == "make@b"
+    assert lockfile.tidy(repo) == ["make@c"]
+    assert (repo / "dvc.lock").read_text() == committed
+    assert sh(["git", "status", "--porcelain"], repo).stdout == ""
+    assert sh([DVC, "status", "-q"], repo, check=False).returncode == 0  # DVC reads it as up to date
+
+
+def test_no_lock_file_is_nothing_to_do(tmp_path):
+    assert lockfile.tidy(tmp_path, ["a"]) == []
+    assert not (tmp_path / "dvc.lock").exists()
