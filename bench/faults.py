@@ -33,8 +33,9 @@ from bench.faults_make import (delete, disk_full, file_edit, no_fault, no_run_ca
                                set_key, typo_label_map, uncached, zero_middle)
 from tests.helpers.project import Project, make_project, shrink, tool_env  # noqa: E402
 from pipeline.core.params import read_yaml  # noqa: E402
+from pipeline.progress import LOGS  # noqa: E402  (what make repro writes each time: not a result)
 
-SKIP = {".git", ".dvc/cache", ".dvc/tmp", ".dvc/config.local", "__pycache__", ".hypothesis"}
+SKIP = {".git", ".dvc/cache", ".dvc/tmp", ".dvc/config.local", "__pycache__", ".hypothesis", LOGS.as_posix()}
 
 
 @dataclass
@@ -67,9 +68,9 @@ def run_cache(root: Path) -> set[str]:
 
 def first_error(text: str) -> str:
     """The line a user reads first: the scheduler's or a stage's own (`error:`, `ERROR pipeline:`),
-    else DVC's first error line, else the last line."""
+    else DVC's first error line, else the scheduler's totals, else the last line."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for marks in (("error:", "killed:", "interrupted:"), ("ERROR pipeline:",), ("ERROR",)):
+    for marks in (("error:", "killed:", "interrupted:"), ("ERROR pipeline:",), ("ERROR",), (" stages checked in ",)):
         if (at := next((i for i, ln in enumerate(lines) if any(m in ln for m in marks)), None)) is not None:
             hit = lines[at] + (f" {lines[at + 1]}" if lines[at].endswith(":") and at + 1 < len(lines) else "")
             return hit[:170]

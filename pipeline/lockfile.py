@@ -9,15 +9,17 @@ rest as `dvc.yaml` defines them (foreach items in the order of their params). Ea
 is DVC's own (read and written with DVC's YAML round trip), so a later `dvc repro` updates the
 file in place as it always does.
 
-When a run changes `dvc.lock`, `dvc.lock.cpu` records the machine that wrote it (CPU, the kernel
-settings of pipeline/__init__.py, torch and Python): results are bit-identical only across CPUs
-that run the same kernels (docs/team.md, "Bitwise reproducibility").
+When a run leaves `dvc.lock` other than the committed one, `dvc.lock.cpu` records the machine
+that wrote it (CPU, the kernel settings of pipeline/__init__.py, torch and Python): commit the two
+together. Results are bit-identical only across CPUs that run the same kernels (docs/team.md,
+"Bitwise reproducibility").
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -84,11 +86,32 @@ def machine() -> str:
             f"python: {'.'.join(map(str, sys.version_info[:3]))}\n")
 
 
-def record_machine(repo: Path, before: bytes | None) -> bool:
-    """Write `dvc.lock.cpu` when `dvc.lock` is no longer `before` (its bytes before the run)."""
-    path = repo / LOCK
-    if not path.is_file() or path.read_bytes() == before:
+def _committed(repo: Path, name: str) -> bytes | None:
+    """`name` as the current git commit holds it (None: no git, no commit, or not in it)."""
+    try:
+        proc = subprocess.run(["git", "show", f"HEAD:{name}"], cwd=repo, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def record_machine(repo: Path) -> bool:
+    """Write `dvc.lock.cpu` when `dvc.lock` differs from the committed one (this machine wrote
+    what is there now); when it is the committed one again, so is `dvc.lock.cpu`. Returns whether
+    the file was written."""
+    path, record = repo / LOCK, repo / MACHINE
+    if not path.is_file():
         return False
-    with atomic_open(repo / MACHINE) as fh:
-        fh.write(machine())
+    now = record.read_bytes() if record.is_file() else None
+    if path.read_bytes() == _committed(repo, LOCK):
+        want = _committed(repo, MACHINE)
+        if want is None and now is not None:  # the commit has none: neither does a clean checkout
+            record.unlink()
+            return True
+    else:
+        want = machine().encode()
+    if want is None or want == now:
+        return False
+    with atomic_open(record, "wb") as fh:
+        fh.write(want)
     return True

@@ -23,6 +23,8 @@ so no orphan keeps DVC's locks; a second `make repro` in the same folder stops a
 
 Ready stages start longest-first by the durations of earlier runs on this machine (kept in
 `.dvc/tmp/stage-seconds.json`), so the long training chains do not end up alone at the end.
+
+Each stage's output goes to its log (logs/<stage>.log); what the screen shows is pipeline.progress.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import argparse
 import contextlib
 import ctypes
 import fcntl
+import io
 import json
 import os
 import re
@@ -44,7 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
+from pipeline import lockfile
 from pipeline.core.io import atomic_open
+from pipeline.progress import Display
 from pipeline.recover import describe, put_back
 
 # Beside DVC's own temporary files: per machine, never versioned.
@@ -116,9 +121,11 @@ class Outcome:
 
 
 def schedule(upstream: dict[str, set[str]], plan: set[str], start: Callable[[str], subprocess.Popen], jobs: int,
-             priority: dict[str, float], poll: float = 0.05) -> Outcome:
+             priority: dict[str, float], poll: float = 0.05,
+             ended: Callable[[str, int, float], None] = lambda name, code, seconds: None) -> Outcome:
     """Run `plan` with at most `jobs` processes; a stage starts once its planned upstream stages
-    finished. `start(stage)` launches one (in a process group of its own) and returns it."""
+    finished. `start(stage)` launches one (in a process group of its own) and returns it;
+    `ended(stage, exit status, seconds)` is called as each one ends."""
     waiting = set(plan)
     running: dict[str, tuple[subprocess.Popen, float]] = {}
     out = Outcome()
@@ -127,10 +134,12 @@ def schedule(upstream: dict[str, set[str]], plan: set[str], start: Callable[[str
             for name, (proc, began) in list(running.items()):
                 if (code := proc.poll()) is not None:
                     del running[name]
+                    seconds = time.perf_counter() - began
                     if code == 0:
-                        out.finished[name] = time.perf_counter() - began
+                        out.finished[name] = seconds
                     else:
                         out.failed[name] = code
+                    ended(name, code, seconds)
             if out.failed:
                 if not running:  # the running stages finished and were recorded; nothing new started
                     out.not_run = waiting
@@ -172,18 +181,18 @@ def stop(procs: list[subprocess.Popen], grace: float = 60.0) -> None:
 class Dvc:
     """The DVC command line, with this interpreter's folder first on PATH so that the stages'
     `python` is the project's own (as `make` arranges). `dvc` is the one beside this interpreter
-    (.venv/bin), else the first on PATH."""
+    (.venv/bin), else the first on PATH. `seen(stage, line)` gets each line a stage prints, once
+    it is in the stage's log."""
 
-    def __init__(self, repo: Path, stream: IO[str] = sys.stdout) -> None:
+    def __init__(self, repo: Path, seen: Callable[[str, str], None] = lambda name, text: None) -> None:
         self.repo = repo
         self.env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         exe = shutil.which("dvc", path=self.env["PATH"])
         if exe is None:
             raise SchedulerError(f"no `dvc` beside {sys.executable} or on PATH: run `make setup` (or install dvc)")
         self.exe = exe
-        self.stream = stream
-        self._write = threading.Lock()
-        self._relays: list[threading.Thread] = []
+        self.seen = seen
+        self._relays: dict[str, threading.Thread] = {}
         self.exits: dict[str, int] = {}  # stage -> its command's exit status, as DVC reported it
 
     def query(self, *args: str) -> str:
@@ -192,36 +201,42 @@ class Dvc:
             raise SchedulerError(f"`dvc {' '.join(args)}` failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
         return proc.stdout
 
-    def stage(self, name: str, extra: list[str], threads: int) -> subprocess.Popen:
-        """Start `dvc repro --single-item <name>`, its output streamed with a `[name]` prefix."""
+    def stage(self, name: str, extra: list[str], threads: int, log: Path) -> subprocess.Popen:
+        """Start `dvc repro --single-item <name>`, its output (DVC's and the stage's) written to `log`."""
         env = dict(self.env)
         # Stages that are not single-threaded (runtime.deterministic: off) share the cores.
         env.setdefault("OMP_NUM_THREADS", str(threads))
         env["PIPELINE_SCHEDULED"] = "1"  # the stage may take its process group's end for DVC's (cli.run)
         # Its own process group, so that an interrupt reaches it through `stop` alone, once.
         proc = subprocess.Popen([self.exe, "--wait-for-lock", "repro", "--single-item", *extra, name], cwd=self.repo,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=die_with(os.getpid()))
-        relay = threading.Thread(target=self._relay, args=(name, proc.stdout), daemon=True)
+        relay = threading.Thread(target=self._relay, args=(name, proc.stdout, log), daemon=True)
         relay.start()
-        self._relays.append(relay)
+        self._relays[name] = relay
         return proc
 
-    def drain(self, timeout: float = 10.0) -> None:
-        """Wait until every stage's last lines are out, before a summary follows them."""
-        for relay in self._relays:
+    def finish(self, name: str, timeout: float = 10.0) -> None:
+        """Wait until a stage's last lines are in its log (and seen), before its end is reported."""
+        if relay := self._relays.get(name):
             relay.join(timeout)
 
-    def _relay(self, name: str, pipe: IO[str]) -> None:
-        for line in pipe:
-            # A progress bar redraws with \r: keep what a terminal would show last.
-            text = line.rstrip("\n").rsplit("\r", 1)[-1]
-            if found := _EXITED.search(text):
-                self.exits[name] = int(found[1])
-            if text.strip():
-                with self._write:
-                    self.stream.write(f"[{name}] {text}\n")
-                    self.stream.flush()
+    def drain(self, timeout: float = 10.0) -> None:
+        for name in list(self._relays):
+            self.finish(name, timeout)
+
+    def _relay(self, name: str, pipe: IO[bytes], log: Path) -> None:
+        # Split at \n only: a progress bar's \r redraws stay in one line, of which the last is kept.
+        lines = io.TextIOWrapper(pipe, encoding="utf-8", errors="replace", newline="\n")
+        with open(log, "w", encoding="utf-8") as fh:  # this run's output: the last run's goes
+            for line in lines:
+                text = line.rstrip("\n").rstrip("\r").rsplit("\r", 1)[-1]
+                if found := _EXITED.search(text):
+                    self.exits[name] = int(found[1])
+                fh.write(text + "\n")
+                fh.flush()  # `tail -f logs/<stage>.log` follows a stage as it runs
+                if text.strip():
+                    self.seen(name, text)
 
 
 def die_with(parent: int) -> Callable[[], None] | None:
@@ -235,6 +250,10 @@ def die_with(parent: int) -> Callable[[], None] | None:
         prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the parent died before that: do not start
             os._exit(1)
+        # `stop` ends a stage with SIGINT: it must arrive even when this scheduler runs as a background
+        # job (SIGINT ignored, which a child would inherit) or under a runner that blocks it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
     return preexec
 
@@ -274,33 +293,54 @@ def save_seconds(repo: Path, seconds: dict[str, float]) -> None:
         json.dump({k: round(v, 2) for k, v in sorted(seconds.items())}, fh, indent=1)
 
 
-def reproduce(repo: Path, jobs: int, force: bool = False, stream: IO[str] = sys.stdout) -> Outcome:
+def reproduce(repo: Path, jobs: int, force: bool = False, display: Display | None = None) -> Outcome:
     """What `dvc repro` does for the whole pipeline, `jobs` stages at a time."""
-    dvc = Dvc(repo, stream)
+    display = display or Display(repo)
+    dvc = Dvc(repo, display.seen)
     lock = hold_lock(repo)  # held while this function runs; released when the process ends
     changed = None if force else set(json.loads(dvc.query("status", "--json") or "{}"))
     upstream = parse_dot(dvc.query("dag", "--dot")) if changed is None or changed else {}
     plan = downstream_closure(upstream, upstream if changed is None else changed)
     if not plan:
-        stream.write("Data and pipelines are up to date.\n")
+        display.say("Data and pipelines are up to date.")
+        tidy_lock(repo, display)
         return Outcome()
     seconds = load_seconds(repo)
     threads = max(1, cpu_count() // jobs)
     extra = ["--force"] if force else []
-    stream.write(f"{len(plan)} of {len(upstream)} stages to check, {jobs} at a time\n")
+    display.plan(plan, len(upstream), jobs)
+
+    def ended(name: str, code: int, took: float) -> None:
+        dvc.finish(name)  # its last lines are in its log, so DVC has said what it did
+        display.ended(name, took, None if code == 0 else describe(dvc.exits.get(name, code)))
+
     try:
-        out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads), jobs,
-                       critical_path(upstream, plan, seconds))
+        out = schedule(upstream, plan, lambda name: dvc.stage(name, extra, threads, display.started(name)), jobs,
+                       critical_path(upstream, plan, seconds), ended=ended)
     except KeyboardInterrupt as err:
-        put_back(repo, dvc.query, getattr(err, "stopped", []), stream)
+        display.close()
+        put_back(repo, dvc.query, getattr(err, "stopped", []), display.stream)
         raise
     finally:
         dvc.drain()
     save_seconds(repo, {**seconds, **out.finished})
     for name in out.failed:
         out.failed[name] = dvc.exits.get(name, out.failed[name])  # the stage's own status, else DVC's
-    put_back(repo, dvc.query, out.failed, stream)
+    display.close()
+    put_back(repo, dvc.query, out.failed, display.stream)
+    if not out.failed:
+        tidy_lock(repo, display)
     return out
+
+
+def tidy_lock(repo: Path, display: Display) -> None:
+    """dvc.lock as dvc.yaml defines it (pipeline/lockfile.py), and which machine wrote it if it changed."""
+    try:
+        if dropped := lockfile.tidy(repo):
+            display.say(f"dvc.lock: dropped the entries of stages dvc.yaml no longer defines: {', '.join(dropped)}")
+    except ValueError as err:  # dvc.yaml does not resolve: DVC has said so already
+        display.say(f"dvc.lock left as DVC wrote it ({err})")
+    lockfile.record_machine(repo)
 
 
 def _interrupted(signum, frame) -> None:
@@ -322,24 +362,25 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
     began = time.perf_counter()
     signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out or `kill`: stop the stages too
+    display = Display(Path.cwd())
     try:
-        out = reproduce(Path.cwd(), args.jobs, args.force)
+        out = reproduce(Path.cwd(), args.jobs, args.force, display)
     except SchedulerError as err:
+        display.close()
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        display.close()
         print("interrupted: the running stages were stopped, not recorded, and their outputs put back as dvc.lock "
               "records them; finished stages are in dvc.lock", file=sys.stderr)
         return 130
+    if not (out.finished or out.failed):
+        return 0  # nothing to do, and it said so
+    display.summary(len(out.not_run), time.perf_counter() - began, args.jobs)
     if out.failed:
-        failed = ", ".join(f"{name} ({describe(code)})" for name, code in sorted(out.failed.items()))
-        print(f"error: stage failed: {failed}; its lines above say why.", file=sys.stderr)
-        if out.not_run:
-            print(f"not run: {', '.join(sorted(out.not_run))}", file=sys.stderr)
-        print("Finished stages are recorded in dvc.lock; fix the cause and run again to go on from there.",
-              file=sys.stderr)
+        display.failure({name: describe(code) for name, code in out.failed.items()}, out.not_run)
         return 1
-    print(f"{len(out.finished)} stages checked in {time.perf_counter() - began:.0f} s, {args.jobs} at a time")
+    display.next_steps()
     return 0
 
 

@@ -4,7 +4,9 @@ stages) drops what dvc.yaml no longer defines and restores dvc.yaml's order."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -33,7 +35,7 @@ def repo(tmp_path) -> Path:
               "make": {"foreach": "${use}", "do": {"cmd": "echo ${item} > out_${key}.txt", "deps": ["first.txt"],
                                                    "outs": ["out_${key}.txt"]}}}
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
-    (repo / ".gitignore").write_text("/*.txt\n")  # outputs ignored by folder or pattern, as the project's are
+    (repo / ".gitignore").write_text("/*.txt\n/logs/\n")  # outputs and logs ignored, as the project ignores them
     sh(["git", "init", "-q"], repo)
     sh([DVC, "init", "-q"], repo)
     repro(repo)
@@ -60,6 +62,28 @@ def test_switching_away_and_back_leaves_the_committed_lock_file(repo):
     assert (repo / "dvc.lock").read_text() == committed
     assert sh(["git", "status", "--porcelain"], repo).stdout == ""
     assert sh([DVC, "status", "-q"], repo, check=False).returncode == 0  # DVC reads it as up to date
+
+
+@pytest.mark.slow
+def test_make_repro_tidies_the_lock_file_and_names_the_machine_only_when_it_differs(repo):
+    committed = (repo / "dvc.lock").read_text()
+    write_params(repo, {"a": 1, "c": 3})
+    away = run_parallel(repo)
+    assert away.returncode == 0 and "dropped the entries of stages dvc.yaml no longer defines: make@b" in away.stdout
+    assert "make@b" not in (repo / "dvc.lock").read_text()
+    record = (repo / lockfile.MACHINE).read_text()  # this machine wrote a dvc.lock git does not have
+    assert f"torch: {metadata.version('torch')}" in record and "cpu: " in record and "kernels: " in record
+
+    write_params(repo, {"a": 1, "b": 2})  # back: the committed bytes, and no record the commit lacks
+    back = run_parallel(repo)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert (repo / "dvc.lock").read_text() == committed
+    assert sh(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def run_parallel(repo: Path) -> subprocess.CompletedProcess:
+    return sh([sys.executable, "-m", "pipeline.parallel"], repo, check=False,
+              env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
 
 
 def test_no_lock_file_is_nothing_to_do(tmp_path):

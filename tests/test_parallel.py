@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from pipeline import parallel
+from pipeline.progress import RAN, statuses
 from tests.conftest import sh, tool_env
 
 DOT = """strict digraph {
@@ -116,12 +116,18 @@ def test_a_cycle_is_an_error_not_a_hang():
 
 # --- the real dvc CLI ------------------------------------------------------------------------
 
+# A stage that sleeps; with a file meet-<name> naming another stage, it also waits (up to 120 s) until
+# that one has started, so two stages that run at once overlap however slow the machine is.
 STAGE = """import sys, time, pathlib
 name, seconds, out = sys.argv[1], float(sys.argv[2]), pathlib.Path(sys.argv[3])
 start = time.time()
+pathlib.Path("started-" + name).write_text("")
 if pathlib.Path("fail-" + name).exists():
     sys.exit("asked to fail")
 time.sleep(seconds)
+meet = pathlib.Path("meet-" + name)
+while meet.exists() and not pathlib.Path("started-" + meet.read_text()).exists() and time.time() < start + 120:
+    time.sleep(0.05)
 for dep in sys.argv[4:]:
     pathlib.Path(dep).read_text()
 out.write_text(f"{name} {start} {time.time()}\\n")
@@ -171,22 +177,23 @@ def locked(repo: Path) -> set[str]:
 @pytest.mark.slow
 def test_real_dvc_runs_independent_stages_at_once_and_records_them(tmp_path):
     repo = small_dvc_repo(tmp_path / "repo")
+    (repo / "meet-a").write_text("b")  # one at a time, a would wait 120 s for b and end before b began
+    (repo / "meet-b").write_text("a")
     proc = run_parallel(repo, "--jobs", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (a0, a1), (b0, b1), (c0, _) = span(repo, "a"), span(repo, "b"), span(repo, "c")
     assert a0 < b1 and b0 < a1, "a and b should overlap"
     assert c0 >= max(a1, b1), "c reads a and b: it must start after both ended"
     assert status(repo) == {} and locked(repo) == {"a", "b", "c"}
-    assert "[a] Running stage 'a'" in proc.stdout
+    assert statuses(proc.stdout) == {"a": RAN, "b": RAN, "c": RAN}
     # Nothing changed: nothing runs, exactly as `dvc repro` says
     again = run_parallel(repo, "--jobs", "2")
-    assert again.returncode == 0 and "Running stage" not in again.stdout
-    assert "up to date" in again.stdout
+    assert again.returncode == 0 and again.stdout == "Data and pipelines are up to date.\n"
     # A param of b changed: b and c run, a does not
     (repo / "params.yaml").write_text("b: {x: 2}\n")
     third = run_parallel(repo)
     assert third.returncode == 0, third.stdout + third.stderr
-    assert {"b", "c"} == set(re.findall(r"Running stage '(\w)'", third.stdout))
+    assert statuses(third.stdout) == {"b": RAN, "c": RAN}
     assert status(repo) == {}
 
 
@@ -196,14 +203,15 @@ def test_real_dvc_failure_exits_non_zero_records_the_rest_and_skips_downstream(t
     (repo / "fail-b").write_text("")
     proc = run_parallel(repo, "--jobs", "2")
     assert proc.returncode == 1
-    assert "stage failed: b" in proc.stderr and "not run: c" in proc.stderr
-    assert "asked to fail" in proc.stdout  # the stage's own message reached the user
+    assert "error: stage failed: b (exit 1)" in proc.stderr and "not run: c" in proc.stderr
+    assert "asked to fail" in proc.stderr  # the stage's own message reached the user, with where the rest is
+    assert "b's last 4 lines (its whole output is in logs/b.log):" in proc.stderr
     assert locked(repo) == {"a"}  # a finished and is recorded; b is not, and nothing is half-written
     assert not (repo / "b.txt").exists() and not (repo / "c.txt").exists()
     (repo / "fail-b").unlink()
     fixed = run_parallel(repo, "--jobs", "2")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "Running stage 'a'" not in fixed.stdout  # a is not trained again
+    assert statuses(fixed.stdout) == {"b": RAN, "c": RAN}  # a is not trained again
     assert status(repo) == {} and locked(repo) == {"a", "b", "c"}
 
 
@@ -219,15 +227,17 @@ def test_an_interrupt_stops_the_running_stages_and_records_nothing_half_done(tmp
                             # as from a terminal: SIGINT at its default even if this test process
                             # inherited it ignored (a child then ignores it too, and Python keeps that)
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    for line in proc.stdout:  # wait until DVC has started stage a's command
-        if "Running stage 'a'" in line:
-            break
+    log = repo / "logs" / "a.log"
+    while "Running stage 'a'" not in (log.read_text() if log.exists() else ""):  # DVC started a's command
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
     time.sleep(1.0)
     before = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
     assert before, "the stages run as children of the scheduler"
     proc.send_signal(signal.SIGINT)  # as `kill -INT`: only the scheduler gets it, and passes it on
     assert proc.wait(timeout=30) == 130
-    assert "interrupted" in proc.stderr.read()
+    err = proc.stderr.read()
+    assert err.startswith("interrupted: the running stages were stopped") and "Traceback" not in err
     assert not [pid for pid in before if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert "a" not in locked(repo) and not (repo / "a.txt").exists()
     assert not (repo / "c.txt").exists()
@@ -256,8 +266,10 @@ def test_bad_jobs_is_refused():
     assert exc.value.code == 2
 
 
-def test_relay_keeps_the_last_redraw_of_a_progress_bar():
-    stream = io.StringIO()
-    dvc = parallel.Dvc(Path("."), stream)
-    dvc._relay("s", io.StringIO("start\n 10%|#   \r 50%|##  \r100%|####\n\ndone\n"))
-    assert stream.getvalue() == "[s] start\n[s] 100%|####\n[s] done\n"
+def test_relay_writes_every_line_to_the_log_and_keeps_the_last_redraw_of_a_progress_bar(tmp_path):
+    seen = []
+    dvc = parallel.Dvc(Path("."), lambda name, text: seen.append((name, text)))
+    (tmp_path / "s.log").write_text("the last run's output\n")
+    dvc._relay("s", io.BytesIO(b"start\n 10%|#   \r 50%|##  \r100%|####\n\ndone \xff\r\n"), tmp_path / "s.log")
+    assert (tmp_path / "s.log").read_text() == "start\n100%|####\n\ndone \ufffd\n"
+    assert seen == [("s", "start"), ("s", "100%|####"), ("s", "done \ufffd")]

@@ -5,11 +5,11 @@ end to end, only what changed runs again, and binding a model to a dataset bring
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import torch
 
+from pipeline.progress import RAN, RESTORED, statuses
 from tests.conftest import dead_url, make_idx_dataset
 
 pytestmark = pytest.mark.slow
@@ -39,11 +39,12 @@ CNN_AND_TRANSFER = model_stages("train", "cnn", image=True) | model_stages("tran
 
 
 def ran(proc) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+    """The stages DVC ran, from `dvc repro`'s words or make repro's end lines."""
+    return {name for name, status in statuses(proc.stdout).items() if status == RAN}
 
 
 def restored(proc) -> set[str]:
-    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", proc.stdout))
+    return {name for name, status in statuses(proc.stdout).items() if status == RESTORED}
 
 
 def edit(project, change) -> None:

@@ -249,7 +249,7 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
     first = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=repo, env=ENV,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in first.stdout:
-        if "Running stage 'train'" in line:
+        if line.split() == ["train", "started"]:  # the scheduler started it (DVC's words go to logs/train.log)
             break
     deadline = time.monotonic() + 30
     while not any("slow.py" in " ".join(p.cmdline()) for p in psutil.Process(first.pid).children(recursive=True)):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.progress import RAN, RESTORED, statuses
 from tests.conftest import Project, md5, sh
 
 pytestmark = pytest.mark.slow
@@ -26,11 +27,12 @@ MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predicti
 
 
 def ran(proc) -> set[str]:
-    return set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+    """The stages DVC ran, from `dvc repro`'s words or make repro's end lines."""
+    return {name for name, status in statuses(proc.stdout).items() if status == RAN}
 
 
 def restored(proc) -> set[str]:
-    return set(re.findall(r"Stage '([^']+)' is cached - skipping run", proc.stdout))
+    return {name for name, status in statuses(proc.stdout).items() if status == RESTORED}
 
 
 def edit(project: Project, change) -> None:
