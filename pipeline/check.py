@@ -81,7 +81,7 @@ def _datasets(p: dict, root: Path, found: list[str]) -> dict[str, Any]:
     data = {}
     for name, cfg in p.get("download", {}).items():
         try:
-            source = read_source(root / name, name, cfg.source)
+            source = read_source(root / name, name, cfg.source, cfg)
         except ConfigError as err:
             found.append(str(err))
             continue

@@ -4,7 +4,7 @@ which is data, instead of the registry, which is code: so a registry edit reruns
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.core.errors import DataError
@@ -23,6 +23,12 @@ class Facts:
     official_test: bool
     hflip_ok: bool
     synthetic: bool
+    options: dict = field(default_factory=dict)  # your own files: the columns the readers need (docs/own-data.md)
+
+    def as_json(self) -> dict:
+        """What data/sources/<name>.json holds; `options` only when set, so a known dataset's file
+        stays as it was."""
+        return {k: v for k, v in asdict(self).items() if k != "options" or v}
 
 
 def read_facts(path: str | Path) -> Facts:

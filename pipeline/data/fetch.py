@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import shutil
 from pathlib import Path
+from typing import Callable
 
 from pipeline.core.errors import DataError
 from pipeline.core.params import invalid
@@ -32,13 +33,16 @@ def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def fetch_dataset(dataset: str, source: Source, cfg: DownloadParams, folder: str | Path,
-                  out_dir: str | Path) -> list[Path]:
+                  out_dir: str | Path, check: Callable[[Path], object] | None = None) -> list[Path]:
     """Put every upstream file of `dataset` into `out_dir`, verified; `folder` is its datasets/<name>/.
+    `check` reads your own files (in your folder, or as fetched) before anything is written.
     Returns the paths."""
     out_dir, folder = Path(out_dir), Path(folder)
     if found := problems(dataset, source, cfg):
         raise invalid(found)
     expected = source.files | cfg.checksums
+    if check is not None and source.folder:
+        check(folder)  # your files, where you keep them: before anything is copied
     staging = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -57,6 +61,11 @@ def fetch_dataset(dataset: str, source: Source, cfg: DownloadParams, folder: str
             else:
                 download(name, [m + name for m in cfg.mirrors], Checksum("md5", expected[name]), target, cfg.retries,
                          cfg.timeout_s, f"dataset {dataset!r}", f"download.{dataset}", dead)
+        if check is not None and not source.folder:
+            try:
+                check(staging)
+            except DataError as err:  # name the file, not the temporary folder it is checked in
+                raise DataError(str(err).replace(f"{staging}/", f"{dataset}'s file ")) from None
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
@@ -78,7 +87,7 @@ def _copy_folder(src: Path, target: Path, dataset: str) -> None:
     files = [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else []
     if not files:
         raise DataError(f"{src}: no files; your own dataset {dataset!r} reads this folder (or the folder a symbolic "
-                        "link there points to), laid out as train/<class>/*.jpg and test/<class>/*.jpg")
+                        "link there points to), laid out as its source needs (docs/own-data.md)")
     try:
         shutil.copytree(src, target, dirs_exist_ok=True)
     except shutil.Error as err:  # one (source, target, why) per file it could not copy

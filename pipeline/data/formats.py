@@ -21,6 +21,7 @@ import numpy as np
 
 from pipeline.core.errors import DataError
 from pipeline.imageprep import resize_crop
+from pipeline.data.own import read_table_csv
 from pipeline.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, one_line, refetch
 
 
@@ -321,7 +322,14 @@ def parse_points_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays
     return {"all": Arrays(table[:, :2].astype(np.float32), table[:, 2].astype(np.int64), features=("x1", "x2"))}
 
 
-PARSERS: dict[str, Callable[[Path, int | None], dict[str, Arrays]]] = {
+def parse_table_csv(raw_dir: Path, size: int | None = None, label_column: str = "", onehot=()) -> dict[str, Arrays]:
+    """Your own table (generic source table_csv): the label column named in params, numbers as
+    they are, the `onehot` columns one-hot encoded (pipeline.data.own)."""
+    features, labels, names, _ = read_table_csv(raw_dir, label_column, onehot)
+    return {"all": Arrays(features, labels, features=names)}
+
+
+PARSERS: dict[str, Callable[..., dict[str, Arrays]]] = {
     "digits_csv": parse_digits_csv,
     "idx": parse_idx,
     "cifar10": parse_cifar10,
@@ -330,4 +338,5 @@ PARSERS: dict[str, Callable[[Path, int | None], dict[str, Arrays]]] = {
     "breast_cancer_csv": parse_breast_cancer_csv,
     "admissions_csv": parse_admissions_csv,
     "points_csv": parse_points_csv,
+    "table_csv": parse_table_csv,
 }

@@ -58,7 +58,7 @@ def _nonempty(source: Facts, cfg: NormalizeParams, parsed: dict[str, Arrays], po
 
 def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
     """Parse the raw files and return {'train', 'val', 'test'} arrays."""
-    parsed = PARSERS[source.format](Path(raw_dir), cfg.size)
+    parsed = PARSERS[source.format](Path(raw_dir), cfg.size, **source.options)
     rng = np.random.default_rng(cfg.seed)
     if source.official_test:
         pool, test = parsed["train"], parsed["test"]

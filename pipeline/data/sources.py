@@ -5,8 +5,11 @@ whether a horizontal flip keeps an image's class).
 The registry is split by dataset, so that DVC reruns exactly one dataset's stages when its entry
 changes: every dataset is a folder `datasets/<name>/`, which its download stage depends on.
 - A known dataset's folder holds `source.yaml` (and, for a generated one, the script that makes it).
-- Your own files use a generic source (`download.<name>.source: image_folder`) and live in the
-  folder themselves (or the folder is a symbolic link to them), so editing one reruns its stages.
+- Your own files use a generic source (`download.<name>.source: image_folder`, text_files,
+  labeled_text, table_csv or photos: docs/own-data.md) and live in the folder themselves (or the
+  folder is a symbolic link to them), so editing one reruns its stages. The sources other than
+  image_folder may instead name their files in `checksums` and fetch them from `mirrors` or
+  `local_dir`, like a known dataset.
 
 Where to download from (mirrors) is not here but in params.yaml, so a team can point at its own.
 The download stage writes the facts later stages need to data/sources/<name>.json
@@ -56,11 +59,19 @@ class Source(Section):
 # Generic sources: for your own files, kept in datasets/<name>/ (a folder, or a link to one).
 GENERIC: dict[str, Source] = {
     "image_folder": Source(kind=IMAGE, format="image_folder_dir", official_test=True, hflip_ok=True, folder=True),
+    "text_files": Source(kind=CORPUS, format="text_files", folder=True),
+    "labeled_text": Source(kind=REVIEWS, format="labeled_text", folder=True),
+    "table_csv": Source(kind=TABULAR, format="table_csv", folder=True),
+    "photos": Source(kind=PHOTOS, format="photos", folder=True),
 }
+# Those whose files may also come from mirrors or local_dir, named (with their MD5) in checksums.
+FETCHABLE = ("text_files", "labeled_text", "table_csv", "photos")
 
 
-def read_source(folder: str | Path, name: str, generic: str | None = None) -> Source:
-    """Dataset `name`'s entry: a generic source, or the folder's source.yaml, validated."""
+def read_source(folder: str | Path, name: str, generic: str | None = None, cfg=None) -> Source:
+    """Dataset `name`'s entry: a generic source, or the folder's source.yaml, validated. `cfg`
+    (its download params) turns a fetchable generic source with mirrors or local_dir into a
+    remote one whose files are the keys of its checksums."""
     folder = Path(folder)
     if generic is not None:
         if generic not in GENERIC:
@@ -72,6 +83,8 @@ def read_source(folder: str | Path, name: str, generic: str | None = None) -> So
         if not folder.is_dir():
             raise ConfigError(f"download.{name}: your own files go in {folder}/ (a folder, or a symbolic link to "
                               "one), so that DVC sees when they change; it does not exist")
+        if generic in FETCHABLE and cfg is not None and (cfg.mirrors or cfg.local_dir):
+            return GENERIC[generic].model_copy(update={"folder": False, "files": dict.fromkeys(cfg.checksums)})
         return GENERIC[generic]
     if not (folder / ENTRY).is_file():
         known = sorted(p.parent.name for p in folder.parent.glob(f"*/{ENTRY}"))
@@ -85,6 +98,8 @@ def read_source(folder: str | Path, name: str, generic: str | None = None) -> So
     return source
 
 
-def facts(name: str, source: Source, generic: str | None = None) -> Facts:
-    return Facts(name, generic or name, source.kind, source.format, list(source.classes), source.official_test,
-                 source.hflip_ok, source.synthetic)
+def facts(name: str, source: Source, generic: str | None = None, options: dict | None = None,
+          classes: list[str] | None = None) -> Facts:
+    """`options` and `classes`: your own files' columns (params) and the classes found in them."""
+    return Facts(name, generic or name, source.kind, source.format, list(classes or source.classes),
+                 source.official_test, source.hflip_ok, source.synthetic, dict(options or {}))

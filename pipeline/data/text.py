@@ -25,6 +25,7 @@ from pipeline.core.errors import DataError
 from pipeline.core.io import save_torch, write_json
 from pipeline.core.params import invalid
 from pipeline.data.facts import Facts
+from pipeline.data.own import read_labeled_reviews, read_text_files
 from pipeline.data.split import stratified_split
 from pipeline.data.store import Split, save_split
 from pipeline.data.words import tokenize
@@ -67,7 +68,8 @@ def read_plain_text(raw_dir: Path) -> str:
     return "\n".join(_read_text(p) for p in files)
 
 
-CORPUS_READERS: dict[str, Callable[[Path], str]] = {"pydoc_topics": read_pydoc_topics, "plain_text": read_plain_text}
+CORPUS_READERS: dict[str, Callable[[Path], str]] = {"pydoc_topics": read_pydoc_topics, "plain_text": read_plain_text,
+                                                    "text_files": read_text_files}
 
 
 def encode_text_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeTextParams,
@@ -135,7 +137,8 @@ def read_aclimdb(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
     return {split: ([t for _, t, _ in sorted(rows)], [y for *_, y in sorted(rows)]) for split, rows in found.items()}
 
 
-REVIEW_READERS: dict[str, Callable[[Path], dict]] = {"reviews_txt": read_reviews_txt, "aclimdb": read_aclimdb}
+REVIEW_READERS: dict[str, Callable[..., dict]] = {"reviews_txt": read_reviews_txt, "aclimdb": read_aclimdb,
+                                                  "labeled_text": read_labeled_reviews}  # your own: columns from facts
 
 
 def tokenize_reviews(parsed: dict[str, tuple[list[str], list[int]]]) -> tuple[dict[str, tuple[list[list[str]], list[int]]], int]:
@@ -171,7 +174,7 @@ def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReview
                            split_paths: dict[str, str | Path], vocab_path: str | Path) -> dict:
     if found := review_problems(cfg, source):
         raise invalid(found)
-    parsed, empty = tokenize_reviews(REVIEW_READERS[source.format](Path(raw_dir)))
+    parsed, empty = tokenize_reviews(REVIEW_READERS[source.format](Path(raw_dir), **source.options))
     rng = np.random.default_rng(cfg.seed)
     tokens: dict[str, list[list[str]]] = {}
     labels: dict[str, np.ndarray] = {}
