@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.params import read_yaml
-from tests.helpers.project import ROOT, Project, make_project, sh, shrink, tool_env  # noqa: F401
+from tests.helpers.project import ROOT, Project, commit_dvc_repo, make_project, sh, shrink, tool_env  # noqa: F401
 from tests.helpers.server import Server, dead_url  # noqa: F401
 from tests.helpers.store import accelerate, encoded_corpus, fetch, prepared_store, small_train_params  # noqa: F401
 from tests.helpers.upstream import (  # noqa: F401

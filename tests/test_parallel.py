@@ -17,7 +17,7 @@ import yaml
 
 from pipeline import parallel
 from pipeline.progress import RAN, statuses
-from tests.conftest import sh, tool_env
+from tests.conftest import commit_dvc_repo, sh, tool_env
 
 DOT = """strict digraph {
 "download@a";
@@ -148,11 +148,7 @@ def small_dvc_repo(path: Path) -> Path:
               "outs": ["c.txt"]},
     }
     (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
-    sh(["git", "init", "-q"], path)
-    sh([str(Path(sys.executable).with_name("dvc")), "init", "-q"], path)
-    sh(["git", "add", "-A"], path)
-    sh(["git", "commit", "-qm", "pipeline"], path)
-    return path
+    return commit_dvc_repo(path)
 
 
 def run_parallel(repo: Path, *args: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from pipeline.progress import FAILED, RAN, RESTORED, TAIL, UP_TO_DATE, Display, statuses
-from tests.conftest import sh, tool_env
+from tests.conftest import commit_dvc_repo, sh, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,11 +43,7 @@ def tiny_project(path: Path, seconds_per_epoch: float = 0.0) -> Path:
                         "outs": ["count.txt"]},
               "use": {"cmd": "cp count.txt use.txt", "deps": ["count.txt"], "outs": ["use.txt"]}}
     (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
-    sh(["git", "init", "-q"], path)
-    sh([str(Path(sys.executable).with_name("dvc")), "init", "-q"], path)
-    sh(["git", "add", "-A"], path)
-    sh(["git", "commit", "-qm", "pipeline"], path)
-    return path
+    return commit_dvc_repo(path)
 
 
 def scheduler(repo: Path) -> subprocess.CompletedProcess:

@@ -85,6 +85,15 @@ def sh(args: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
     return proc
 
 
+def commit_dvc_repo(path: Path) -> Path:
+    """Make `path` (its files written) a git and DVC repository with everything committed."""
+    sh(["git", "init", "-q"], path)
+    sh([str(Path(sys.executable).with_name("dvc")), "init", "-q"], path)
+    sh(["git", "add", "-A"], path)
+    sh(["git", "commit", "-qm", "pipeline"], path)
+    return path
+
+
 class Project:
     """A copy of this repository in a temporary folder, committed; `env` is added to every command's."""
 
