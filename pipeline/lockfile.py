@@ -37,7 +37,8 @@ def defined_stages(repo: Path) -> list[str]:
     from pipeline.core.params import read_yaml
 
     found: list[str] = []
-    names = list(resolve_stages(read_yaml(repo / "params.yaml"), repo / "dvc.yaml", found))
+    params = repo / "params.yaml"  # a DVC project need not have one
+    names = list(resolve_stages(read_yaml(params) if params.is_file() else {}, repo / "dvc.yaml", found))
     if found:
         raise ValueError(f"dvc.yaml does not resolve: {found[0]}")
     return names

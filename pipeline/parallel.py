@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable
 
 from pipeline import lockfile
+from pipeline.core.errors import PipelineError
 from pipeline.core.io import atomic_open
 from pipeline.progress import Display
 from pipeline.recover import describe, put_back
@@ -338,7 +339,7 @@ def tidy_lock(repo: Path, display: Display) -> None:
     try:
         if dropped := lockfile.tidy(repo):
             display.say(f"dvc.lock: dropped the entries of stages dvc.yaml no longer defines: {', '.join(dropped)}")
-    except ValueError as err:  # dvc.yaml does not resolve: DVC has said so already
+    except (ValueError, PipelineError) as err:  # dvc.yaml or params.yaml unreadable: DVC has said so already
         display.say(f"dvc.lock left as DVC wrote it ({err})")
     lockfile.record_machine(repo)
 

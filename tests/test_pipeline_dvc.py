@@ -33,8 +33,11 @@ EXPECTED = (
     | model_stages("transfer", "transfer", image=True)
     | {s for m in ("logreg", "perceptron") for s in model_stages("tabular", m)}
     | model_stages("charrnn", "charrnn") | model_stages("sentiment", "sentiment")
-    | {"boundary@logreg", "boundary@perceptron", "gates@perceptron", "gates@mlp", "filters"}
+    | {"boundary@logreg", "boundary@perceptron", "gates@perceptron", "gates@mlp", "filters", "report"}
 )
+# The report page shows every model and its settings (its deps: whole params sections and every
+# model's outputs), so it reruns after any change to a model.
+REPORT = {"report"}
 CNN_AND_TRANSFER = model_stages("train", "cnn", image=True) | model_stages("transfer", "transfer", image=True)
 
 
@@ -95,18 +98,18 @@ def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_
     # cnn's learning rate: cnn, and the transfer model built on it; nothing of mlp or the data.
     lr = project.read_params()["train"]["cnn"]["lr"]
     edit(project, lambda p: p["train"]["cnn"].update(lr=lr * 2))
-    assert set(project.status()) == {"train@cnn"}
-    assert ran(project.make_repro()) == CNN_AND_TRANSFER
+    assert set(project.status()) == {"train@cnn"} | REPORT
+    assert ran(project.make_repro()) == CNN_AND_TRANSFER | REPORT
     assert project.status() == {}
     # Back to the committed value: restored from the run-cache, the same bytes, nothing trained.
     edit(project, lambda p: p["train"]["cnn"].update(lr=lr))
     back = project.make_repro()
-    assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER
+    assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER | REPORT
     assert {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in before} == before
     assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
     # The transfer head's params: the head retrains, cnn does not.
     edit(project, lambda p: p["transfer"]["transfer"].update(head=[8]))
-    assert ran(project.make_repro()) == model_stages("transfer", "transfer", image=True)
+    assert ran(project.make_repro()) == model_stages("transfer", "transfer", image=True) | REPORT
     project.git("add", "-A")
     project.git("commit", "-qm", "new transfer head")
     # Augmentation: this dataset's augment stage; once it has run, the image models that read it
@@ -114,7 +117,8 @@ def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_
     edit(project, lambda p: p["augment"]["digits"].update(rotation_deg=5))
     assert set(project.status()) == {"augment@digits"}
     assert ran(project.dvc("repro", "--single-item", "augment@digits")) == {"augment@digits"}
-    assert set(project.status()) == {"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer@transfer"}
+    assert set(project.status()) == ({"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer@transfer"}
+                                     | REPORT)
     project.git("checkout", "params.yaml", "dvc.lock")
     project.dvc("checkout")  # back to the committed outputs, restored from the cache
     assert project.status() == {}
@@ -148,7 +152,7 @@ def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
     assert {"download@mnist", "normalize@mnist", "augment@mnist", "download@digits"} <= stages
     assert not any("fashion_mnist" in s or "cifar" in s for s in stages)
     assert ran(project.make_repro()) == ({"download@mnist", "normalize@mnist", "augment@mnist"}
-                                         | model_stages("train", "fashion_mlp", image=True))
+                                         | model_stages("train", "fashion_mlp", image=True) | REPORT)
     assert project.status() == {}
     stats = json.loads((project.path / "data/processed/mnist/stats.json").read_text())
     assert stats["shape"] == [1, 28, 28] and stats["counts"]["test"] == 100
