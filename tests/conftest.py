@@ -51,23 +51,6 @@ def _find_shared_data() -> Path | None:
 SHARED_DATA = _find_shared_data()
 
 
-# `make test` runs on every core (pytest-xdist, `--dist loadgroup`). A session fixture is built once
-# per worker, so the tests that share an expensive one run in the same worker, and so do the tests
-# of a module that share a module-scoped fixture.
-SHARED_FIXTURES = ("reproduced", "course_model", "trained_mlp", "digits_store")
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = next((name for name in SHARED_FIXTURES if name in item.fixturenames), None)
-        defs = getattr(item, "_fixtureinfo", None)
-        if group is None and defs is not None and any(
-                d[-1].scope == "module" for d in defs.name2fixturedefs.values()):
-            group = item.module.__name__
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture
 def shared_data() -> Path:
     if SHARED_DATA is None:
