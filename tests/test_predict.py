@@ -29,6 +29,9 @@ from pipeline.core.errors import DataError, PipelineError
 from pipeline.predict import encode_text, format_line, image_prepare, predict, read_image
 from tests.conftest import ROOT, SHARED_DATA
 
+# Most tests here read the shrunk pipeline's real exports (`reproduced`, its full run): slow.
+pytestmark = pytest.mark.slow
+
 PREDICT = Path(sys.executable).parent / "predict"  # the console script `make setup` installs
 PHOTOS = ("cat.70.jpg", "dog.128.jpg", "octopus.jpg", "hockney.jpg")
 

@@ -63,6 +63,7 @@ def sections(html: str) -> dict[str, str]:
             for m in re.finditer(r'<section id="([^"]+)">(.*?)</section>', html, re.S)}
 
 
+@pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
 def test_the_page_is_one_small_file_that_loads_nothing_and_repeats_its_bytes(outputs, page, tmp_path):
     html = page.read_text()
     assert remote_references(html) == []
@@ -75,6 +76,7 @@ def test_the_page_is_one_small_file_that_loads_nothing_and_repeats_its_bytes(out
     assert (outputs / "dvc-page.html").read_bytes() == page.read_bytes()  # as `dvc repro` wrote it
 
 
+@pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
 def test_every_model_has_its_section_with_the_course_figure_beside_the_run(outputs, page):
     params = read_yaml(outputs / "params.yaml")
     found = sections(page.read_text())
@@ -97,6 +99,7 @@ def test_every_model_has_its_section_with_the_course_figure_beside_the_run(outpu
         assert f"{section}.{name}.{FAMILIES[section].data_key}" in text
 
 
+@pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
 def test_a_browser_with_no_network_decodes_every_picture(page, tmp_path):
     html = page.read_text()
     count = html.count("<img ")
@@ -115,6 +118,7 @@ def test_a_browser_with_no_network_decodes_every_picture(page, tmp_path):
     assert not blank(shot)
 
 
+@pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
 def test_missing_pictures_are_left_out(outputs, tmp_path):
     copy = tmp_path / "outputs"
     shutil.copytree(outputs, copy)
@@ -133,6 +137,7 @@ def test_missing_pictures_are_left_out(outputs, tmp_path):
     assert out.read_text().count("<section id=\"model-") == 2 and "gates-" not in out.read_text()
 
 
+@pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
 def test_a_model_without_metrics_is_one_line_naming_the_file_and_its_stage(outputs, tmp_path):
     copy = tmp_path / "outputs"
     shutil.copytree(outputs, copy)
