@@ -11,7 +11,7 @@ BIN       := $(CURDIR)/$(VENV)/bin
 # Stage commands say `python`; this makes it the project's interpreter.
 RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 
-.PHONY: repro test check push pull bench faults setup clean-venv
+.PHONY: repro test test-quick check push pull bench faults setup clean-venv
 
 setup: $(STAMP)
 
@@ -46,8 +46,14 @@ push: $(STAMP)
 pull: $(STAMP)
 	$(RUN) python -m pipeline.remote pull $(if $(REMOTE),--remote $(REMOTE))
 
+# Every test, on every core; each test's duration goes to test-output/durations.tsv.
 test: $(STAMP)
 	$(RUN) python -m pytest
+
+# The quick loop while you work: the tests not marked slow (no pipeline build, no real dvc CLI on
+# the shrunk pipeline, no training that takes seconds). `make test` (and CI) still runs them all.
+test-quick: $(STAMP)
+	$(RUN) python -m pytest -m "not slow"
 
 # Speed, each figure beside a baseline from the same run: prints a table, writes bench/results.json
 # (minutes: it includes the whole pipeline from scratch twice; BENCH_ARGS=--skip-pipeline skips that;

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,26 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.params import read_yaml
-from tests.helpers.project import ROOT, Project, commit_dvc_repo, make_project, sh, shrink, tool_env  # noqa: F401
+from tests.helpers.dvc import ran
+from tests.helpers.project import (  # noqa: F401
+    ROOT,
+    Project,
+    clone_project,
+    commit_dvc_repo,
+    make_project,
+    sh,
+    shrink,
+    tool_env,
+)
 from tests.helpers.server import Server, dead_url  # noqa: F401
-from tests.helpers.store import accelerate, encoded_corpus, fetch, prepared_store, small_train_params  # noqa: F401
+from tests.helpers.session import build_once, shared_root
+from tests.helpers.store import (  # noqa: F401
+    accelerate,
+    encoded_corpus,
+    fetch,
+    prepared_store,
+    small_train_params,
+)
 from tests.helpers.upstream import (  # noqa: F401
     image_folder_files,
     make_cifar_archive,
@@ -28,6 +44,8 @@ from tests.helpers.upstream import (  # noqa: F401
     write_zip,
 )
 
+pytest_plugins = ["tests.helpers.durations"]  # every test's duration, written after each run
+
 
 def load_script(relative: str):
     """A script that is not a package module (bench/*.py), imported from its file for testing."""
@@ -38,25 +56,13 @@ def load_script(relative: str):
     return module
 
 
-def _find_shared_data() -> Path | None:
-    """The course's real files (../shared/data beside the project). A clone elsewhere (CI,
-    fresh-check) finds them beside the repository it was cloned from."""
-    candidates = [os.environ.get("PIPELINE_SHARED_DATA"), ROOT.parent / "shared" / "data"]
-    origin = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=ROOT, capture_output=True, text=True)
-    if origin.returncode == 0 and origin.stdout.strip().startswith("/"):
-        candidates.append(Path(origin.stdout.strip()).parent / "shared" / "data")
-    return next((Path(c) for c in candidates if c and (Path(c) / "anna.txt").is_file()), None)
-
-
-SHARED_DATA = _find_shared_data()
+COURSE_FILES = ROOT / "tests" / "data"  # the course's real files, their sources and MD5s: its README.md
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if SHARED_DATA is None:
-        pytest.skip("the course's real files (../shared/data) are not beside this checkout; "
-                    "set PIPELINE_SHARED_DATA to their folder")
-    return SHARED_DATA
+def course_files() -> Path:
+    """The folder of the course's real files (anna.txt, student_data.csv, the photos...)."""
+    return COURSE_FILES
 
 
 @pytest.fixture
@@ -69,28 +75,60 @@ def small_params(real_params) -> dict:
     return shrink(real_params)
 
 
+@pytest.fixture(scope="session")
+def dvc_cache(tmp_path_factory) -> Path:
+    """The session's one DVC cache (outputs and run-cache), shared by every project the tests make
+    and by every worker: what one test ran, another restores instead of computing again."""
+    path = shared_root(tmp_path_factory) / "dvc-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @pytest.fixture
-def project(tmp_path, small_params) -> Project:
-    return make_project(tmp_path / "project", small_params)
+def project(tmp_path, small_params, dvc_cache) -> Project:
+    """A fresh copy of the shrunk project (no dvc.lock, no outputs) on the session's cache: what
+    the session already ran comes back from the run-cache."""
+    return make_project(tmp_path / "project", small_params, cache=dvc_cache)
 
 
 @pytest.fixture(scope="session")
-def reproduced(tmp_path_factory):
+def course_model(tmp_path_factory, dvc_cache) -> Path:
+    """The C++ program (cpp/), really built with CMake against the installed torch's LibTorch, once
+    per session: by the pipeline's own stage (`dvc repro build_cpp`), so that the shrunk pipeline's
+    build_cpp restores it from the run-cache instead of compiling it again."""
+
+    def build(folder: Path) -> None:
+        proj = make_project(folder / "project", shrink(read_yaml(ROOT / "params.yaml")), cache=dvc_cache)
+        assert ran(proj.dvc("repro", "--single-item", "build_cpp")) == {"build_cpp"}  # compiled for real
+
+    return build_once(tmp_path_factory, "course_model", build) / "project" / "build" / "course_model"
+
+
+@pytest.fixture(scope="session")
+def reproduced(tmp_path_factory, dvc_cache, course_model):
     """The shrunk project after one full run of `make repro`'s command (every stage through
-    `dvc repro --single-item`, two at a time), committed; (project, its output). Tests that need a
-    reproduced project work on a copy (`reproduced_copy`)."""
-    proj = make_project(tmp_path_factory.mktemp("reproduced") / "project", shrink(read_yaml(ROOT / "params.yaml")))
-    proc = sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], proj.path)
-    proj.git("add", "-A")
-    proj.git("commit", "-qm", "repro")
-    return proj, proc
+    `dvc repro --single-item`, two at a time), committed; (project, its output). Built once per
+    session; tests that change it work on a copy (`reproduced_copy`). Its build_cpp comes from the
+    run-cache (`course_model` compiled it); every other stage computes."""
+
+    def build(folder: Path) -> None:
+        proj = make_project(folder / "project", shrink(read_yaml(ROOT / "params.yaml")), cache=dvc_cache)
+        proc = sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], proj.path)
+        (folder / "stdout").write_text(proc.stdout)
+        (folder / "stderr").write_text(proc.stderr)
+        proj.git("add", "-A")
+        proj.git("commit", "-qm", "repro")
+
+    folder = build_once(tmp_path_factory, "reproduced", build)
+    proc = subprocess.CompletedProcess(["make", "repro"], 0, (folder / "stdout").read_text(),
+                                       (folder / "stderr").read_text())
+    return Project(folder / "project"), proc
 
 
 @pytest.fixture
-def reproduced_copy(reproduced, tmp_path) -> Project:
-    dest = tmp_path / "copy"
-    shutil.copytree(reproduced[0].path, dest, symlinks=True)
-    return Project(dest)
+def reproduced_copy(reproduced, tmp_path, dvc_cache) -> Project:
+    """A clone of the reproduced project on the session's cache, its outputs checked out."""
+    return clone_project(reproduced[0], tmp_path / "copy", dvc_cache)
 
 
 @pytest.fixture
@@ -106,14 +144,6 @@ def server(tmp_path):
 def digits_store(tmp_path_factory) -> dict[str, Path]:
     """The real digits dataset through download and normalize, as the pipeline does it."""
     return prepared_store(tmp_path_factory.mktemp("digits"), "digits")
-
-
-@pytest.fixture(scope="session")
-def course_model(tmp_path_factory) -> Path:
-    """The C++ program (cpp/), really built with CMake against the installed torch's LibTorch."""
-    from pipeline.cpp import build
-
-    return build(ROOT / "cpp", tmp_path_factory.mktemp("cpp") / "course_model")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,29 +19,21 @@ from pipeline.core.errors import DataError, TrainingError
 from pipeline.core.io import load_torch, save_torch
 from pipeline.data.sources import facts, read_source
 from pipeline.integrity import verify_zip
-from tests.conftest import ROOT, make_idx_dataset, small_train_params, tool_env
+from tests.conftest import ROOT, make_idx_dataset, small_train_params
+from tests.helpers.stages import one_error_line, run_stage
 
 STORE = ("train", "val", "test")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_bad_input_is_one_clear_line(case, tmp_path):
+def test_every_bad_input_is_one_error_line(case, tmp_path):
     row = run_case(case, tmp_path / "case")
     assert row["error"] == "DataError" and row["clear"], row
     assert str(tmp_path) in row["message"]  # names the file
 
 
 def stage(module: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = tool_env() | {"PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", f"stages.{module}", *args, "--params", str(ROOT / "params.yaml")],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
-def one_clear_line(proc: subprocess.CompletedProcess) -> str:
-    """The stage's error: exit 2, one ERROR line, no traceback."""
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("ERROR")]
-    assert proc.returncode == 2 and len(errors) == 1 and "Traceback" not in proc.stderr, proc.stderr
-    return errors[0]
+    return run_stage(module, *args, params=ROOT / "params.yaml", cwd=cwd)
 
 
 @pytest.fixture
@@ -65,7 +56,7 @@ def test_zeroed_block_in_the_training_split_stops_training(store_copy, tmp_path)
     proc = stage("train", "mlp", "--train", "data/processed/digits/train.pt", "--val", "data/processed/digits/val.pt",
                  "--stats", "data/processed/digits/stats.json", "--policy", "policy.json", "--checkpoint",
                  "out/model.pt", "--loss-curve", "out/loss.csv", "--accuracy-curve", "out/acc.csv", cwd=tmp_path)
-    assert one_clear_line(proc).endswith(
+    assert one_error_line(proc).endswith(
         "data/processed/digits/train.pt: corrupt (CRC mismatch in archive/data/0); "
         "rerun its normalize stage (dvc repro -f -s normalize@digits)")
     assert not (tmp_path / "out").exists()
@@ -83,7 +74,7 @@ def test_garbled_checkpoint_fails_evaluation_and_writes_nothing(trained_mlp, sto
     data[len(data) // 2: len(data) // 2 + 2000] = bytes(range(256)) * 7 + bytes(208)  # garbage in the weights
     bad.write_bytes(bytes(data))
     proc = stage("evaluate", *evaluate_args(bad, store_copy, tmp_path / "out"))
-    assert f"{bad}: corrupt (CRC mismatch in archive/data/" in one_clear_line(proc)
+    assert f"{bad}: corrupt (CRC mismatch in archive/data/" in one_error_line(proc)
     assert not (tmp_path / "out").exists()
 
 
@@ -92,7 +83,7 @@ def test_non_finite_outputs_fail_evaluation_and_write_nothing(trained_mlp, store
     ckpt["model_state"] = {k: v * 1e30 if v.is_floating_point() else v for k, v in ckpt["model_state"].items()}
     save_torch(ckpt, tmp_path / "huge.pt")  # finite weights whose logits overflow
     proc = stage("evaluate", *evaluate_args(tmp_path / "huge.pt", store_copy, tmp_path / "out"))
-    assert "huge.pt: non-finite loss nan on the val split" in one_clear_line(proc)
+    assert "huge.pt: non-finite loss nan on the val split" in one_error_line(proc)
     assert not (tmp_path / "out").exists()
 
 
@@ -133,7 +124,7 @@ def test_truncated_digits_gzip_fails_normalize_with_one_line(tmp_path):
     raw = tmp_path / "raw" / "digits"
     fetch("digits", raw)
     cut_half(raw / "digits.csv.gz")
-    line = one_clear_line(normalize("digits", raw, tmp_path))
+    line = one_error_line(normalize("digits", raw, tmp_path))
     assert line.endswith(f"{raw}/digits.csv.gz: not a readable gzipped digits CSV (Compressed file ended before the "
                          "end-of-stream marker was reached); rerun its download stage (dvc repro -f -s download@digits); "
                          "if that fails again, check the mirror")
@@ -144,7 +135,7 @@ def test_truncated_mnist_gzip_fails_normalize_with_one_line(tmp_path):
     raw = tmp_path / "raw" / "mnist"
     make_idx_dataset(raw, n_train=300, n_test=100)
     cut_half(raw / "train-images-idx3-ubyte.gz")
-    line = one_clear_line(normalize("mnist", raw, tmp_path))
+    line = one_error_line(normalize("mnist", raw, tmp_path))
     assert f"{raw}/train-images-idx3-ubyte.gz: not a readable gzip file (Compressed file ended" in line
     assert line.endswith("(dvc repro -f -s download@mnist); if that fails again, check the mirror")
     assert not (tmp_path / "out").exists()
@@ -170,13 +161,13 @@ def test_a_file_saved_without_crcs_would_fail_loudly_not_silently(tmp_path):
         verify_zip(tmp_path / "x.pt", "normalize")
 
 
-def test_a_broken_link_in_your_own_folder_is_named_and_nothing_is_left(tmp_path, shared_data):
+def test_a_broken_link_in_your_own_folder_is_named_and_nothing_is_left(tmp_path, course_files):
     from tests.conftest import fetch
 
     own = tmp_path / "datasets" / "mine"
     for split in ("train", "test"):
         (own / split / "cat").mkdir(parents=True)
-        shutil.copy(shared_data / "cat.70.jpg", own / split / "cat" / "cat.jpg")
+        shutil.copy(course_files / "cat.70.jpg", own / split / "cat" / "cat.jpg")
     (own / "train" / "cat" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
     with pytest.raises(DataError, match=r"train/cat/gone.jpg: could not copy it from your dataset's folder "
                                         r"\(\[Errno 2\] No such file or directory.*\); fix or remove it"):

@@ -21,7 +21,7 @@ from pipeline.schema.logreg import Params as LogRegParams
 from pipeline.schema.normalize import NormalizeParams
 from pipeline.schema.perceptron import Params as PerceptronParams
 from pipeline.tabular import train_tabular
-from tests.conftest import ROOT, SHARED_DATA, prepared_store
+from tests.conftest import COURSE_FILES, ROOT, prepared_store
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -41,10 +41,7 @@ def _store(root, paths: dict, p, name: str = "logreg") -> dict:
 @pytest.fixture(scope="module")
 def points(tmp_path_factory):
     """The course's data.csv (100 points in the plane) through normalize, and logistic regression on it."""
-    if SHARED_DATA is None:
-        pytest.skip("the course's real files (../shared/data) are not beside this checkout; "
-                    "set PIPELINE_SHARED_DATA to their folder")
-    shared = SHARED_DATA
+    shared = COURSE_FILES
     root = tmp_path_factory.mktemp("points")
     (root / "raw").mkdir()
     shutil.copy(shared / "data.csv", root / "raw" / "data.csv")

@@ -14,6 +14,7 @@ import yaml
 from pipeline import check
 from pipeline.core.errors import ConfigError
 from tests.conftest import ROOT
+from tests.helpers.stages import one_error_line, run_stage
 from tests.test_check import DATASETS, check_fails
 
 
@@ -32,15 +33,9 @@ def make_check(path) -> subprocess.CompletedProcess:
                           text=True)
 
 
-def run_stage(module: str, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", f"stages.{module}", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True)
-
-
 def one_clear_error(proc: subprocess.CompletedProcess, line: str) -> None:
-    """Exit 2, the line among the problems, no traceback."""
-    assert proc.returncode == 2, proc.stderr
-    assert line in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    """Exit 2, one error line, which says `line`, and no traceback."""
+    assert line in one_error_line(proc), proc.stderr
 
 
 def train_mlp(tmp_path, params_path) -> subprocess.CompletedProcess:

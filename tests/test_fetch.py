@@ -15,7 +15,14 @@ from pipeline.data.fetch import fetch_dataset
 from pipeline.data.formats import parse_cifar10, parse_idx
 from pipeline.data.sources import read_source
 from pipeline.schema.download import DownloadParams, problems
-from tests.conftest import ROOT, dead_url, fetch, make_cifar_archive, make_idx_dataset, md5
+from tests.conftest import (
+    ROOT,
+    dead_url,
+    fetch,
+    make_cifar_archive,
+    make_idx_dataset,
+    md5,
+)
 
 IDX_FILES = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
              "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]

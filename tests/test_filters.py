@@ -5,8 +5,6 @@ that is not photos exits 2 with the key named and no picture written."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import asdict
 
 import numpy as np
@@ -19,7 +17,8 @@ from pipeline.core.io import read_json, write_json
 from pipeline.core.params import check
 from pipeline.filters import matrix, max_pool, respond
 from pipeline.schema.filters import FiltersParams
-from tests.conftest import ROOT, fetch
+from tests.conftest import fetch
+from tests.helpers.stages import run_stage
 
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 SOBEL_Y = [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]
@@ -37,10 +36,8 @@ def photos(tmp_path_factory):
 def stage(tmp_path, section: dict, photos, facts, out_dir=None):
     out_dir = out_dir or tmp_path / "out"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"filters": section}))
-    proc = subprocess.run([sys.executable, "-m", "stages.filters", section["photos"], "--photos", str(photos),
-                           "--facts", str(facts), "--out", str(out_dir / "filters.png"),
-                           "--metrics", str(out_dir / "filters.json"), "--params", str(tmp_path / "params.yaml")],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = run_stage("filters", section["photos"], "--photos", photos, "--facts", facts, "--out",
+                     out_dir / "filters.png", "--metrics", out_dir / "filters.json", params=tmp_path / "params.yaml")
     return proc, out_dir
 
 
@@ -106,10 +103,10 @@ def test_stage_draws_the_sample_photos_the_same_bytes_on_a_rerun(real_params, ph
     assert "china.jpg: 96x64 px" in first.stderr
 
 
-def test_the_course_photo_works_as_a_photos_dataset(real_params, photos, shared_data, tmp_path):
+def test_the_course_photo_works_as_a_photos_dataset(real_params, photos, course_files, tmp_path):
     folder = tmp_path / "raw" / "style_images"
     folder.mkdir(parents=True)
-    (folder / "octopus.jpg").write_bytes((shared_data / "octopus.jpg").read_bytes())
+    (folder / "octopus.jpg").write_bytes((course_files / "octopus.jpg").read_bytes())
     facts = read_json(photos[1]) | {"dataset": "style_images", "source": "style_images"}
     write_json(tmp_path / "style_images.json", facts)
     section = real_params["filters"] | {"photos": "style_images", "images": ["octopus.jpg"], "size": 64}

@@ -10,8 +10,8 @@ import shutil
 import pytest
 import yaml
 
-from pipeline.progress import RAN, statuses
-from tests.conftest import ROOT, image_folder_files
+from tests.conftest import ROOT, Project, clone_project, image_folder_files
+from tests.helpers.dvc import append, edit_params, ran, stale
 
 pytestmark = pytest.mark.slow
 
@@ -23,42 +23,41 @@ IMAGE_TRAINING = {"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer
 REPORT = {"report"}
 
 
-def append(project, path: str, text: str = "\n# an edit\n") -> None:
-    with (project.path / path).open("a") as fh:
-        fh.write(text)
+@pytest.fixture(scope="module")
+def shared_copy(reproduced, tmp_path_factory, dvc_cache) -> Project:
+    return clone_project(reproduced[0], tmp_path_factory.mktemp("granularity") / "copy", dvc_cache)
 
 
-def stale(project) -> set[str]:
-    return set(project.status())
+@pytest.fixture
+def status_copy(shared_copy) -> Project:
+    """One copy for the tests that only edit files and ask `dvc status`; each test's edits are
+    undone after it (outputs are never touched by these tests)."""
+    yield shared_copy
+    shared_copy.git("checkout", "-q", "--", ".")
+    shared_copy.git("clean", "-qfd")
 
 
-def edit_params(project, change) -> None:
-    params = project.read_params()
-    change(params)
-    project.write_params(params)
+def test_a_family_schema_reruns_only_that_family(status_copy):
+    append(status_copy, "pipeline/schema/charrnn.py")
+    assert stale(status_copy) == CHARRNN
 
 
-def test_a_family_schema_reruns_only_that_family(reproduced_copy):
-    append(reproduced_copy, "pipeline/schema/charrnn.py")
-    assert stale(reproduced_copy) == CHARRNN
+def test_the_core_reruns_everything(status_copy):
+    every = set(status_copy.dvc("stage", "list", "--name-only").stdout.split())
+    append(status_copy, "pipeline/core/io.py")
+    assert stale(status_copy) == every and len(every) == 59
 
 
-def test_the_core_reruns_everything(reproduced_copy):
-    every = set(reproduced_copy.dvc("stage", "list", "--name-only").stdout.split())
-    append(reproduced_copy, "pipeline/core/io.py")
-    assert stale(reproduced_copy) == every and len(every) == 59
-
-
-def test_a_dataset_entry_not_in_use_reruns_nothing(reproduced_copy):
+def test_a_dataset_entry_not_in_use_reruns_nothing(status_copy):
     """Adding an MD5 to mnist's entry (a dataset the default run does not use) touches no stage;
     editing digits' entry reruns its download, and only that until its output changes."""
-    entry = reproduced_copy.path / "datasets/mnist/source.yaml"
+    entry = status_copy.path / "datasets/mnist/source.yaml"
     entry.write_text(entry.read_text().replace("  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n",
                                                "  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n"
                                                "  extra.gz: 0123456789abcdef0123456789abcdef\n"))
-    assert stale(reproduced_copy) == set()
-    append(reproduced_copy, "datasets/digits/source.yaml", "# a comment\n")
-    assert stale(reproduced_copy) == {"download@digits"}
+    assert stale(status_copy) == set()
+    append(status_copy, "datasets/digits/source.yaml", "# a comment\n")
+    assert stale(status_copy) == {"download@digits"}
 
 
 def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
@@ -77,19 +76,19 @@ def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
     assert set(project.dvc("stage", "list", "--name-only").stdout.split()) == before | new
     assert stale(project) == new | REPORT  # and the report, which shows every model's settings
     proc = project.make_repro()
-    assert {name for name, status in statuses(proc.stdout).items() if status == RAN} == new | REPORT
+    assert ran(proc) == new | REPORT
     assert stale(project) == set()
 
 
-def test_sampling_settings_rerun_sampling_not_training(reproduced_copy):
-    edit_params(reproduced_copy, lambda p: p["sample"]["charrnn"].update(prime="In "))
+def test_sampling_settings_rerun_sampling_not_training(status_copy):
+    edit_params(status_copy, lambda p: p["sample"]["charrnn"].update(prime="In "))
     # the samples, and the check that C++ writes the same text with these settings
-    assert stale(reproduced_copy) == {"evaluate_charrnn@charrnn", "deploy_charrnn@charrnn"}
+    assert stale(status_copy) == {"evaluate_charrnn@charrnn", "deploy_charrnn@charrnn"}
 
 
-def test_gpu_switches_rerun_image_training_only(reproduced_copy):
-    edit_params(reproduced_copy, lambda p: p["accelerate"].update(channels_last=False))
-    assert stale(reproduced_copy) == IMAGE_TRAINING
+def test_gpu_switches_rerun_image_training_only(status_copy):
+    edit_params(status_copy, lambda p: p["accelerate"].update(channels_last=False))
+    assert stale(status_copy) == IMAGE_TRAINING
 
 
 def test_your_own_folder_is_a_dependency(reproduced_copy, tmp_path):
@@ -113,9 +112,7 @@ def test_your_own_folder_is_a_dependency(reproduced_copy, tmp_path):
         p["train"]["fashion_mlp"]["dataset"] = "photos"
 
     edit_params(project, declare)
-    ran = project.make_repro().stdout
-    assert {"download@photos", "normalize@photos", "augment@photos", "train@fashion_mlp"} <= {
-        name for name, status in statuses(ran).items() if status == RAN}
+    assert {"download@photos", "normalize@photos", "augment@photos", "train@fashion_mlp"} <= ran(project.make_repro())
     assert stale(project) == set()
     victim = folder / "train/china/china.0.jpg"
     original = victim.read_bytes()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +17,12 @@ from pipeline.core.io import load_torch
 from pipeline.data.formats import parse_admissions_csv, parse_table_csv
 from pipeline.schema.backbones import BackboneParams
 from pipeline.weights import fetch_backbone
-from tests.conftest import ROOT, image_folder_files
-from tests.helpers.project import make_project, tool_env
+from tests.conftest import image_folder_files
+from tests.helpers.project import make_project
+from tests.helpers.stages import stage_ok as stage
 
-
-def stage(name: str, *args, params: Path) -> subprocess.CompletedProcess:
-    """python -m stages.<name> ... as dvc.yaml runs it, with `params` for params.yaml."""
-    proc = subprocess.run([sys.executable, "-m", f"stages.{name}", *map(str, args), "--params", str(params)],
-                          cwd=ROOT, env=tool_env(), capture_output=True, text=True)
-    assert proc.returncode == 0, f"stages.{name} failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
-    return proc
+# Each test trains a model through its real stage scripts (one through the real dvc CLI): slow.
+pytestmark = pytest.mark.slow
 
 
 class Own:
@@ -75,9 +69,9 @@ def own(tmp_path, small_params) -> Own:
     return Own(tmp_path, small_params)
 
 
-def test_a_table_of_your_own_trains_logreg_and_the_perceptron(own, shared_data):
+def test_a_table_of_your_own_trains_logreg_and_the_perceptron(own, course_files):
     """student_data.csv as table_csv, rank one-hot: the same features as the course's own reader."""
-    shutil.copy(shared_data / "student_data.csv", own.folder("grades"))
+    shutil.copy(course_files / "student_data.csv", own.folder("grades"))
     facts = own.download("grades", source="table_csv", label_column="admit", onehot=["rank"])
     assert (facts["kind"], facts["classes"]) == ("tabular", ["0", "1"])
     ours, course = parse_table_csv(own.raw("grades"), None, "admit", ["rank"]), parse_admissions_csv(own.raw("grades"))
@@ -99,7 +93,7 @@ def test_a_table_of_your_own_trains_logreg_and_the_perceptron(own, shared_data):
         assert spec["classes"] == ["0", "1"] and spec["features"][2:] == ["rank_1", "rank_2", "rank_3", "rank_4"]
 
 
-def test_a_text_of_your_own_trains_the_char_rnn_and_its_folder_is_a_dependency(tmp_path, small_params, shared_data):
+def test_a_text_of_your_own_trains_the_char_rnn_and_its_folder_is_a_dependency(tmp_path, small_params, course_files):
     """anna.txt as text_files through `dvc repro train_charrnn@charrnn`; a file added to the folder
     reruns its download stage, and nothing else is stale until that has run."""
     small_params["download"]["novel"] = {"source": "text_files"}
@@ -108,7 +102,7 @@ def test_a_text_of_your_own_trains_the_char_rnn_and_its_folder_is_a_dependency(t
     project = make_project(tmp_path / "project", small_params)
     folder = project.path / "datasets/novel"
     folder.mkdir()
-    shutil.copy(shared_data / "anna.txt", folder / "01-anna.txt")
+    shutil.copy(course_files / "anna.txt", folder / "01-anna.txt")
     project.dvc("repro", "train_charrnn@charrnn")
     vocab = json.loads((project.path / "data/processed/novel/vocab.json").read_text())
     assert vocab["source"] == "text_files" and vocab["characters"] == 20000
@@ -119,9 +113,9 @@ def test_a_text_of_your_own_trains_the_char_rnn_and_its_folder_is_a_dependency(t
     assert set(json.loads(project.dvc(*target).stdout)) == {"download@novel"}
 
 
-def test_labeled_text_of_your_own_trains_the_sentiment_model(own, shared_data):
+def test_labeled_text_of_your_own_trains_the_sentiment_model(own, course_files):
     """Lines of anna.txt with two labels (does Levin appear?) in a TSV."""
-    lines = [x for x in (shared_data / "anna.txt").read_text(encoding="utf-8").splitlines() if len(x.split()) > 5]
+    lines = [x for x in (course_files / "anna.txt").read_text(encoding="utf-8").splitlines() if len(x.split()) > 5]
     with open(own.folder("lines") / "lines.tsv", "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, delimiter="\t")
         out.writerow(["line", "who"])
@@ -141,10 +135,10 @@ def test_labeled_text_of_your_own_trains_the_sentiment_model(own, shared_data):
     assert (own.root / "models/sentiment/model.pt").is_file()
 
 
-def test_photos_of_your_own_for_style_transfer_and_filters(own, shared_data):
+def test_photos_of_your_own_for_style_transfer_and_filters(own, course_files):
     """The course's octopus and Hockney as photos: a tiny style transfer, and the filters stage."""
     for name in ("octopus.jpg", "hockney.jpg"):
-        shutil.copy(shared_data / name, own.folder("mine"))
+        shutil.copy(course_files / name, own.folder("mine"))
     (own.folder("mine") / "notes.txt").write_text("not a photo: ignored\n")
     assert own.download("mine", source="photos")["kind"] == "photos"
     own.params["style"]["style"].update(images="mine", content="octopus.jpg", style="hockney.jpg")
@@ -159,8 +153,8 @@ def test_photos_of_your_own_for_style_transfer_and_filters(own, shared_data):
     assert (own.root / "filters.png").stat().st_size > 0
 
 
-def test_cats_and_dogs_as_an_image_folder(own, shared_data):
-    photos = {"cat": shared_data / "cat.70.jpg", "dog": shared_data / "dog.128.jpg"}
+def test_cats_and_dogs_as_an_image_folder(own, course_files):
+    photos = {"cat": course_files / "cat.70.jpg", "dog": course_files / "dog.128.jpg"}
     for rel, data in image_folder_files(photos, per_class=4).items():
         (own.folder("pets") / rel).parent.mkdir(parents=True, exist_ok=True)
         (own.folder("pets") / rel).write_bytes(data)

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
-from tests.helpers.project import tool_env
+from tests.helpers.stages import run_stage
 
 
 def download(tmp_path, small_params, name: str, entry: dict) -> tuple[subprocess.CompletedProcess, str]:
@@ -21,9 +19,8 @@ def download(tmp_path, small_params, name: str, entry: dict) -> tuple[subprocess
     small_params["download"][name] = entry
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(small_params, sort_keys=False))
-    proc = subprocess.run([sys.executable, "-m", "stages.download", name, "--dataset-dir", tmp_path / "datasets" / name,
-                           "--out", tmp_path / "raw", "--facts", tmp_path / "facts.json", "--params", params],
-                          cwd=ROOT, env=tool_env(), capture_output=True, text=True)
+    proc = run_stage("download", name, "--dataset-dir", tmp_path / "datasets" / name, "--out", tmp_path / "raw",
+                     "--facts", tmp_path / "facts.json", params=params)
     lines = proc.stderr.splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith("ERROR ")), len(lines))
     return proc, "\n".join(lines[first:]).removeprefix("ERROR pipeline: ")  # the error, without the log before it
@@ -84,9 +81,9 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", BAD)
-def test_a_bad_file_stops_the_download_with_one_line(case, tmp_path, small_params, shared_data):
+def test_a_bad_file_stops_the_download_with_one_line(case, tmp_path, small_params, course_files):
     entry, make, expected = BAD[case]
-    make(tmp_path, shared_data)
+    make(tmp_path, course_files)
     proc, message = download(tmp_path, small_params, "mine", entry)
     assert proc.returncode == 2, proc.stderr
     head, _, tail = expected.format(dir=tmp_path / "datasets/mine").partition("...")  # ... : varies
@@ -96,8 +93,8 @@ def test_a_bad_file_stops_the_download_with_one_line(case, tmp_path, small_param
     assert not list(tmp_path.glob("raw*"))  # no partial folder either
 
 
-def test_column_keys_belong_to_their_source(tmp_path, small_params, shared_data):
-    shutil.copy(shared_data / "anna.txt", folder(tmp_path))
+def test_column_keys_belong_to_their_source(tmp_path, small_params, course_files):
+    shutil.copy(course_files / "anna.txt", folder(tmp_path))
     proc, message = download(tmp_path, small_params, "mine", {"source": "text_files", "label_column": "x"})
     assert proc.returncode == 2
     assert "download.mine.label_column: only for labeled_text or table_csv sources" in message

@@ -8,7 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dvc.utils.hydra import apply_overrides  # what `dvc exp run --set-param` calls on params.yaml
+from dvc.utils.hydra import (
+    apply_overrides,  # what `dvc exp run --set-param` calls on params.yaml
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,14 @@ from PIL import Image
 
 from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import DataError, PipelineError
-from pipeline.predict import encode_text, format_line, image_prepare, predict, read_image
-from tests.conftest import ROOT, SHARED_DATA
+from pipeline.predict import (
+    encode_text,
+    format_line,
+    image_prepare,
+    predict,
+    read_image,
+)
+from tests.conftest import COURSE_FILES, ROOT
 
 # Most tests here read the shrunk pipeline's real exports (`reproduced`, its full run): slow.
 pytestmark = pytest.mark.slow
@@ -68,9 +74,7 @@ def exports(reproduced, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def photos() -> list[Path]:
-    if SHARED_DATA is None:
-        pytest.skip("the course's photos (../shared/data) are not beside this checkout")
-    return [SHARED_DATA / name for name in PHOTOS]
+    return [COURSE_FILES / name for name in PHOTOS]
 
 
 def run_predict(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -5,8 +5,6 @@ maps labels the way the model was trained."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -27,7 +25,8 @@ from pipeline.predictions import (
     plot_predictions,
     select,
 )
-from tests.conftest import ROOT, png
+from tests.conftest import png
+from tests.helpers.stages import stage_ok
 
 
 def save_scripted(module: nn.Module, path) -> None:
@@ -187,10 +186,8 @@ def test_stage_maps_labels_and_writes_the_picture(exported, digits_store, tmp_pa
                    "trained": meta["trained"] | {"label_map": {str(d): ["even", "odd"][d % 2] for d in range(10)}}}
     write_json(folder / "metadata.json", meta)
     out = tmp_path / "reports" / "predictions.png"
-    proc = subprocess.run([sys.executable, "-m", "stages.predictions", "mlp", "--export", str(folder),
-                           "--test", str(digits_store["test"]), "--stats", str(digits_store["stats"]),
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = stage_ok("predictions", "mlp", "--export", folder, "--test", digits_store["test"], "--stats",
+                    digits_store["stats"], "--out", out)
     assert "mlp on digits: 16 test images" in proc.stderr and png(out).size == (1332, 800)  # wider: longer class names
 
 

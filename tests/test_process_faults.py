@@ -5,7 +5,6 @@ schedulers at once; pushing to and pulling from remotes that cannot work (one li
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import subprocess
@@ -20,6 +19,7 @@ import yaml
 from pipeline import parallel
 from pipeline.core import cli
 from tests.conftest import sh, tool_env
+from tests.helpers.stages import error_line
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = tool_env() | {"PYTHONPATH": str(ROOT)}
@@ -48,16 +48,10 @@ cli.run(main)
 """
 
 
-def run_stage(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+def toy_stage(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
     (tmp_path / "toy_stage.py").write_text(STAGE)
     return subprocess.run([sys.executable, str(tmp_path / "toy_stage.py"), *args], cwd=tmp_path, env=ENV,
                           capture_output=True, text=True, timeout=120, **kw)
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
 
 
 # --- a stage: disk full, no memory, signals ----------------------------------------------------
@@ -65,10 +59,10 @@ def one_line(stderr: str) -> str:
 def test_a_file_size_limit_is_one_line_and_the_old_output_stays(tmp_path):
     out = tmp_path / "model.pt"
     out.write_bytes(b"the last good checkpoint")
-    proc = run_stage(tmp_path, "big", str(out),  # `ulimit -f 1000` (Python ignores SIGXFSZ: EFBIG)
+    proc = toy_stage(tmp_path, "big", str(out),  # `ulimit -f 1000` (Python ignores SIGXFSZ: EFBIG)
                      preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000)))
     assert proc.returncode == 1
-    line = one_line(proc.stderr)
+    line = error_line(proc.stderr, alone=True)
     assert "a file is over the size limit: raise `ulimit -f`" in line and "File too large" in line
     assert out.read_bytes() == b"the last good checkpoint"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "toy_stage.py"]  # no .tmp left
@@ -78,17 +72,17 @@ def test_a_full_disk_is_one_line_and_nothing_is_half_written(tmp_path):
     """ENOSPC for real: the atomic write's temporary file leads to /dev/full."""
     out = tmp_path / "model.pt"
     (tmp_path / "model.pt.tmp").symlink_to("/dev/full")
-    proc = run_stage(tmp_path, "big", str(out))
+    proc = toy_stage(tmp_path, "big", str(out))
     assert proc.returncode == 1
-    line = one_line(proc.stderr)
+    line = error_line(proc.stderr, alone=True)
     assert "the disk is full: free space, then run again" in line and "No space left on device" in line
     assert not out.exists() and not (tmp_path / "model.pt.tmp").exists()
 
 
 def test_out_of_memory_is_one_line(tmp_path):
-    proc = run_stage(tmp_path, "alloc", "unused")
+    proc = toy_stage(tmp_path, "alloc", "unused")
     assert proc.returncode == 1
-    assert "out of memory: lower batch_size" in one_line(proc.stderr)
+    assert "out of memory: lower batch_size" in error_line(proc.stderr, alone=True)
 
 
 def test_fault_finds_the_cause_in_what_an_error_wraps():
@@ -126,7 +120,7 @@ def test_a_signal_is_one_line_and_the_write_in_progress_is_dropped(tmp_path, sig
         proc.kill()
         pytest.fail(f"{sig.name} did not stop the stage: {masks}; stderr: {proc.communicate()[1]!r}")
     assert proc.returncode == 128 + sig
-    assert f"stopped by {sig.name}: the stage's outputs are not recorded" in one_line(proc.stderr.read())
+    assert f"stopped by {sig.name}: the stage's outputs are not recorded" in error_line(proc.stderr.read(), alone=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy_stage.py"]
 
 
@@ -259,7 +253,7 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
     # two at once: the second stops at once, with one line
     second = scheduler(repo)
     assert second.returncode == 2
-    assert one_line(second.stderr) == (f"error: another make repro is running in this folder (pid {first.pid}); "
+    assert error_line(second.stderr, alone=True) == (f"error: another make repro is running in this folder (pid {first.pid}); "
                                        "wait for it or stop it")
     first.kill()  # kill -9
     first.wait()
@@ -296,7 +290,7 @@ def test_push_to_a_remote_that_cannot_be_written_is_one_line(tmp_path):
     repo = tracked_repo(tmp_path / "repo", url)
     proc = remote(repo, "push")
     assert proc.returncode == 1
-    assert one_line(proc.stderr) == (f"error: dvc push failed with remote 'store' ({url}): not a directory (a file "
+    assert error_line(proc.stderr, alone=True) == (f"error: dvc push failed with remote 'store' ({url}): not a directory (a file "
                                      "is in the way); point the remote at a folder: `dvc remote modify store url "
                                      "<folder>` (DVC's output: .dvc/tmp/push.log)")
     assert "Not a directory" in (repo / ".dvc/tmp/push.log").read_text()
@@ -306,14 +300,14 @@ def test_push_and_pull_with_an_unreachable_server_are_one_line(tmp_path):
     repo = tracked_repo(tmp_path / "repo", "http://127.0.0.1:1/store")
     push = remote(repo, "push")
     assert push.returncode == 1
-    assert one_line(push.stderr).startswith("error: dvc push failed for 3 files with remote 'store' "
+    assert error_line(push.stderr, alone=True).startswith("error: dvc push failed for 3 files with remote 'store' "
                                             "(http://127.0.0.1:1/store): connection refused; check the remote's URL")
     for i in range(3):  # a fresh clone: nothing in the cache or the workspace
         (repo / f"f{i}.txt").unlink()
     sh(["rm", "-rf", ".dvc/cache"], repo)
     pull = remote(repo, "pull")
     assert pull.returncode == 1
-    assert one_line(pull.stderr).startswith("error: dvc pull failed for 3 files with remote 'store' "
+    assert error_line(pull.stderr, alone=True).startswith("error: dvc pull failed for 3 files with remote 'store' "
                                             "(http://127.0.0.1:1/store): connection refused")
     assert (repo / ".dvc/tmp/pull.log").exists()
 
@@ -323,7 +317,7 @@ def test_no_remote_is_one_line_and_exit_2(tmp_path):
     sh([DVC, "remote", "remove", "store"], repo)
     proc = remote(repo, "push")
     assert proc.returncode == 2
-    assert "no DVC remote is the default (remotes: none): add one with `dvc remote add -d" in one_line(proc.stderr)
+    assert "no DVC remote is the default (remotes: none): add one with `dvc remote add -d" in error_line(proc.stderr, alone=True)
 
 
 def test_push_to_a_good_remote_says_what_it_pushed(tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from pipeline.core.params import read_yaml
 from pipeline.report import COURSE, FAMILIES, LIMIT
 from tests.browser import blank, dump_dom, remote_references, screenshot
 from tests.conftest import ROOT
+from tests.helpers.stages import run_stage
 
 # The stage's options and the folders they name, as dvc.yaml's report cmd has them.
 FOLDERS = {"metrics": "metrics", "deploy": "metrics/deploy", "gates": "metrics/gates", "curves": "plots/curves",
@@ -45,8 +45,7 @@ def outputs(reproduced, tmp_path_factory) -> Path:
 
 def report(root: Path, out: Path) -> subprocess.CompletedProcess:
     args = [a for option, folder in FOLDERS.items() for a in (f"--{option}", str(root / folder))]
-    return subprocess.run([sys.executable, "-m", "stages.report", *args, "--out", str(out),
-                           "--params", str(root / "params.yaml")], cwd=ROOT, capture_output=True, text=True)
+    return run_stage("report", *args, "--out", out, params=root / "params.yaml")
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,13 @@ second set-up installs nothing."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.conftest import ROOT, tool_env
+from tests.helpers.stages import error_line, one_error_line
 
 
 def test_ci_runs_the_readme_test_command():
@@ -32,3 +36,38 @@ def test_setup_compiled_the_installed_packages():
     for module in (torch, dvc):
         cached = importlib.util.cache_from_source(module.__file__)
         assert Path(cached).is_file(), f"no bytecode for {module.__name__}: {cached}"
+
+
+def foreign_python(tmp_path: Path) -> dict:
+    """PATH on which `python` is an interpreter without the project's packages (the system's), as
+    in a shell where .venv is not activated."""
+    import shutil
+
+    system = shutil.which("python3", path="/usr/bin:/bin") or pytest.skip("no system python3")
+    if subprocess.run([system, "-c", "import torch"], capture_output=True).returncode == 0:
+        pytest.skip("the system python3 has torch")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "python").symlink_to(system)
+    return {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "VIRTUAL_ENV": ""}
+
+
+LACKS = "lacks the project's packages (torch, torchvision, dvc, numpy, ...): run `make repro`, or " \
+        "`source .venv/bin/activate` first"
+
+
+def test_a_stage_under_another_python_is_one_line_and_exit_2(tmp_path):
+    env = foreign_python(tmp_path)
+    proc = subprocess.run(["python", "-m", "stages.train", "mlp"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert LACKS in one_error_line(proc, alone=True)
+
+
+@pytest.mark.slow
+def test_dvc_from_the_venv_without_activating_it_gets_the_same_line(project, tmp_path):
+    """`.venv/bin/dvc repro -s <stage>` from a shell where .venv is not activated: the stage's
+    `python` is another one; DVC reports the failed stage, and the stage says why in one line."""
+    env = foreign_python(tmp_path)
+    proc = subprocess.run([str(Path(sys.executable).parent / "dvc"), "repro", "-s", "download@digits"],
+                          cwd=project.path, env=tool_env() | env, capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
+    assert LACKS in error_line(proc.stderr.replace("ERROR: failed to reproduce", "(dvc) failed to reproduce"))
+    assert not (project.path / "data/raw/digits").exists()

@@ -15,7 +15,11 @@ from pipeline.checkpoint import load_checkpoint
 from pipeline.core import params
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import read_json
-from pipeline.data.formats import parse_admissions_csv, parse_breast_cancer_csv, parse_points_csv
+from pipeline.data.formats import (
+    parse_admissions_csv,
+    parse_breast_cancer_csv,
+    parse_points_csv,
+)
 from pipeline.data.store import DatasetInfo, Split, load_split, read_info
 from pipeline.evaluate import evaluate_model
 from pipeline.models import TabularClassifier, build_model, predict
@@ -80,11 +84,11 @@ def test_logistic_regression_matches_scikit_learn(cancer, tmp_path):
     assert ckpt["spec"]["binary"] and ckpt["spec"]["probabilistic"]
 
 
-def test_the_course_files_download_and_parse(server, shared_data, tmp_path):
+def test_the_course_files_download_and_parse(server, course_files, tmp_path):
     site = server.root / "course"
     site.mkdir()
     for name in ("student_data.csv", "data.csv"):
-        shutil.copy(shared_data / name, site / name)
+        shutil.copy(course_files / name, site / name)
     fetch("admissions", tmp_path / "adm", mirrors=[server.url + "course/"])
     fetch("points", tmp_path / "pts", mirrors=[server.url + "course/"])
     adm = parse_admissions_csv(tmp_path / "adm")["all"]

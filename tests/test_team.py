@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,29 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.progress import RAN, RESTORED, statuses
 from tests.conftest import Project, md5, sh
+from tests.helpers.dvc import edit_params, ran, restored
 
 pytestmark = pytest.mark.slow
 
 MODELS = ("mlp", "cnn", "fashion_mlp", "transfer", "logreg", "perceptron", "charrnn", "sentiment")
 # mlp's stages, and the report page that shows every model
 MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp", "visualize@mlp", "report"}
-
-
-def ran(proc) -> set[str]:
-    """The stages DVC ran, from `dvc repro`'s words or make repro's end lines."""
-    return {name for name, status in statuses(proc.stdout).items() if status == RAN}
-
-
-def restored(proc) -> set[str]:
-    return {name for name, status in statuses(proc.stdout).items() if status == RESTORED}
-
-
-def edit(project: Project, change) -> None:
-    params = project.read_params()
-    change(params)
-    project.write_params(params)
 
 
 def checkpoints(project: Project) -> dict[str, str]:
@@ -129,12 +112,13 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_
     a = reproduced_copy
     a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     a.git("checkout", "-q", "-b", "trying-things")
-    edit(a, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    # A learning rate no other test of the session tries (they share one run-cache): A computes.
+    edit_params(a, lambda p: p["train"]["mlp"].update(lr=0.04))
     assert ran(a.make_repro()) == MLP_STAGES
     a.dvc("push", "--run-cache")  # not committed anywhere: only the remote knows this run
     b = clone(a, tmp_path / "teammate")  # on the same commit: the change was never committed
     b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    edit(b, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    edit_params(b, lambda p: p["train"]["mlp"].update(lr=0.04))
     proc = b.dvc("repro", "--pull")
     assert {"train@mlp", "export@mlp", "predictions@mlp"} <= restored(proc)
     # Only the few-second evaluation and deployment check run again: their only outputs not
@@ -164,7 +148,8 @@ def test_branches_differ_only_where_their_params_do(reproduced_copy, tmp_path):
     project.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     base = project.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
     project.git("checkout", "-q", "-b", "faster-mlp")
-    edit(project, lambda p: p["train"]["mlp"].update(lr=p["train"]["mlp"]["lr"] * 3))
+    # A learning rate no other test of the session tries (they share one run-cache): it computes.
+    edit_params(project, lambda p: p["train"]["mlp"].update(lr=0.06))
     assert ran(project.make_repro()) == MLP_STAGES
     project.git("add", "-A")
     project.git("commit", "-qm", "mlp: higher learning rate")

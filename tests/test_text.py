@@ -13,8 +13,14 @@ import torch
 from pipeline.core.errors import DataError
 from pipeline.core.io import load_torch, read_json
 from pipeline.data.store import load_split
-from pipeline.data.text import (build_vocab, encode_reviews_dataset, encode_text_dataset, pad_features,
-                                read_reviews_txt, tokenize)
+from pipeline.data.text import (
+    build_vocab,
+    encode_reviews_dataset,
+    encode_text_dataset,
+    pad_features,
+    read_reviews_txt,
+    tokenize,
+)
 from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams
 from tests.conftest import ROOT, fetch, write_aclimdb
 
@@ -45,10 +51,10 @@ def test_pydoc_corpus_is_read_as_data_and_encoded_in_sorted_order(tmp_path):
     assert again == info and (tmp_path / "t2.pt").read_bytes() == (tmp_path / "tokens.pt").read_bytes()
 
 
-def test_anna_karenina_downloads_with_its_checksum(server, shared_data, tmp_path):
+def test_anna_karenina_downloads_with_its_checksum(server, course_files, tmp_path):
     import shutil
 
-    shutil.copy(shared_data / "anna.txt", server.root / "anna.txt")
+    shutil.copy(course_files / "anna.txt", server.root / "anna.txt")
     anna = fetch("anna", tmp_path / "raw", mirrors=[server.url])
     info = encode_text_dataset(anna, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt",
                                tmp_path / "vocab.json")

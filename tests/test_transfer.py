@@ -139,12 +139,10 @@ def test_torchvision_weights_are_checked_by_hash(resnet_site, tmp_path):
 
 @pytest.fixture(scope="module")
 def cat_dog_store(tmp_path_factory):
-    from tests.conftest import SHARED_DATA
+    from tests.conftest import COURSE_FILES
 
-    if SHARED_DATA is None:
-        pytest.skip("the course's photos (../shared/data) are not beside this checkout")
     root = tmp_path_factory.mktemp("catdog")
-    files = image_folder_files({"cat": SHARED_DATA / "cat.70.jpg", "dog": SHARED_DATA / "dog.128.jpg"})
+    files = image_folder_files({"cat": COURSE_FILES / "cat.70.jpg", "dog": COURSE_FILES / "dog.128.jpg"})
     for rel, data in files.items():
         (root / "folder" / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / "folder" / rel).write_bytes(data)
@@ -183,8 +181,8 @@ def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, t
                        accelerate())
 
 
-def test_image_folder_zip_with_valid_split_and_a_corrupt_image(shared_data, tmp_path):
-    files = image_folder_files({"cat": shared_data / "cat.70.jpg", "dog": shared_data / "dog.128.jpg"}, per_class=2)
+def test_image_folder_zip_with_valid_split_and_a_corrupt_image(course_files, tmp_path):
+    files = image_folder_files({"cat": course_files / "cat.70.jpg", "dog": course_files / "dog.128.jpg"}, per_class=2)
     files = {rel.replace("test/", "valid/"): data for rel, data in files.items()}  # flower_data's layout
     (tmp_path / "zip").mkdir()
     write_zip(tmp_path / "zip" / "flower_data.zip", files, root="flower_data/")

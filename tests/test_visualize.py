@@ -6,9 +6,6 @@ model is looked at through its backbone, with its labels mapped as it was traine
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 from torch import nn
@@ -18,8 +15,16 @@ from pipeline.core.errors import DataError
 from pipeline.core.params import arch_schema
 from pipeline.data.store import Split, load_split, read_info
 from pipeline.models import build_model
-from pipeline.visualize import MAX_CHANNELS, feature_maps, mosaic, traced_layers, unit_grid, visualize
-from tests.conftest import ROOT, accelerate, png, small_train_params
+from pipeline.visualize import (
+    MAX_CHANNELS,
+    feature_maps,
+    mosaic,
+    traced_layers,
+    unit_grid,
+    visualize,
+)
+from tests.conftest import accelerate, png, small_train_params
+from tests.helpers.stages import run_stage
 
 CHANNELS = [4, 8]
 
@@ -38,18 +43,16 @@ def tiny_cnn(digits_store):
     return out / "model.pt"
 
 
-def run_stage(checkpoint, store, out, *extra):
-    return subprocess.run([sys.executable, "-m", "stages.visualize", "cnn", "--checkpoint", str(checkpoint),
-                           "--test", str(store["test"]), "--stats", str(store["stats"]),
-                           "--filters", str(out / "filters.png"), "--feature-maps", str(out / "feature_maps.png"),
-                           *extra], cwd=ROOT, capture_output=True, text=True)
+def visualize_stage(checkpoint, store, out, *extra):
+    return run_stage("visualize", "cnn", "--checkpoint", checkpoint, "--test", store["test"], "--stats", store["stats"],
+                     "--filters", out / "filters.png", "--feature-maps", out / "feature_maps.png", *extra)
 
 
 @pytest.mark.slow
 def test_stage_writes_both_pictures_the_same_bytes_on_a_rerun(tiny_cnn, digits_store, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
-        proc = run_stage(tiny_cnn, digits_store, out)
+        proc = visualize_stage(tiny_cnn, digits_store, out)
         assert proc.returncode == 0, proc.stderr
     assert "7 layers traced for 10 images" in proc.stderr
     for name in ("filters.png", "feature_maps.png"):
@@ -151,7 +154,7 @@ def test_mosaics_cap_the_channels_and_grids_hold_every_unit():
 
 
 def test_bad_inputs_exit_2_with_one_line_and_no_picture(tiny_cnn, digits_store, tmp_path):
-    proc = run_stage(tiny_cnn, {"test": tiny_cnn, "stats": digits_store["stats"]}, tmp_path)
+    proc = visualize_stage(tiny_cnn, {"test": tiny_cnn, "stats": digits_store["stats"]}, tmp_path)
     assert proc.returncode == 2 and "not a split file of the tensor store" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("*.png"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from pipeline.core.params import read_yaml
+from tests.helpers.session import use_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,10 +54,6 @@ def shrink(params: dict) -> dict:
     p["filters"]["size"] = 64
     p["evaluate"]["device"] = "cpu"
     return p
-
-
-
-
 
 
 # --- a project copy for the real dvc CLI ----------------------------------------------------
@@ -124,9 +121,9 @@ class Project:
         return json.loads(self.dvc("status", "--json").stdout or "{}")
 
 
-def make_project(dest: Path, params: dict) -> Project:
+def make_project(dest: Path, params: dict, cache: Path | None = None) -> Project:
     """This repository's files (without its dvc.lock and metrics) in `dest`, with `params`,
-    committed to a new git repository."""
+    committed to a new git repository; on the DVC cache `cache` if given (else its own, empty)."""
     for rel in project_files():
         if rel == "dvc.lock" or rel.startswith("metrics/"):
             continue  # start from nothing: the test's own run makes these
@@ -138,4 +135,16 @@ def make_project(dest: Path, params: dict) -> Project:
     proj.git("init", "-q")
     proj.git("add", "-A")
     proj.git("commit", "-qm", "copy")
+    if cache is not None:
+        use_cache(dest, cache)
     return proj
+
+
+def clone_project(project: Project, dest: Path, cache: Path) -> Project:
+    """A teammate's copy on the same machine: `git clone`, the same DVC cache, `dvc checkout`."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sh(["git", "clone", "-q", str(project.path), str(dest)], dest.parent)
+    use_cache(dest, cache)
+    copy = Project(dest, dict(project.env))
+    copy.dvc("checkout", "--quiet")
+    return copy
