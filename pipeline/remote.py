@@ -26,16 +26,16 @@ _MISSING = re.compile(r"^md5: [0-9a-f]{32}", re.MULTILINE)
 # What DVC (or the probe) says -> the reason in words and the fix; the first that matches wins.
 REASONS = (
     (("Connect call failed", "Connection refused", "[Errno 111]"), "connection refused",
-     "check the remote's URL and that its server is up (`dvc remote modify {name} url <url>`)"),
+     "check the remote's URL and that its server is up (`{modify} url <url>`)"),
     (("Name or service not known", "nodename nor servname", "Temporary failure in name resolution"),
-     "unknown host", "check the host in the remote's URL (`dvc remote modify {name} url <url>`)"),
+     "unknown host", "check the host in the remote's URL (`{modify} url <url>`)"),
     (("timed out", "Timeout"), "the connection timed out", "check your network and the remote's URL"),
     (("Permission denied", "Read-only file system", "[Errno 13]", "[Errno 30]"), "permission denied",
      "make the remote writable for you, or push to another one (`dvc remote add -d <name> <url>`)"),
     (("Not a directory", "[Errno 20]"), "not a directory (a file is in the way)",
-     "point the remote at a folder: `dvc remote modify {name} url <folder>`"),
+     "point the remote at a folder: `{modify} url <folder>`"),
     (("No such file or directory", "[Errno 2]"), "no such file or directory",
-     "check the remote's URL (`dvc remote modify {name} url <url>`), or push from a machine that has the files"),
+     "check the remote's URL (`{modify} url <url>`), or push from a machine that has the files"),
     (("No space left", "[Errno 28]"), "the remote's disk is full", "free space on the remote"),
 )
 
@@ -49,16 +49,29 @@ def dvc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([exe or "dvc", *args], capture_output=True, text=True)
 
 
-def remote_of(name: str | None) -> tuple[str, str]:
-    """(name, URL) of `name`, or of the default remote."""
-    config = dict(line.partition("=")[::2] for line in dvc("config", "--list").stdout.splitlines() if "=" in line)
+# The config file a setting came from (`dvc config --list --show-origin`) -> the flag that edits it.
+_LEVELS = {"config.local": " --local", "config": ""}
+
+
+def remote_of(name: str | None) -> tuple[str, str, str]:
+    """(name, URL, the command that changes that URL where it is set) of `name`, or of the default
+    remote. A URL set in .dvc/config.local overrides .dvc/config, so the fix must edit the former."""
+    config, origin = {}, {}
+    for line in dvc("config", "--list", "--show-origin").stdout.splitlines():
+        where, _, setting = line.partition("\t")
+        key, eq, value = setting.partition("=")
+        if eq:  # the last level that sets a key wins, as DVC reads them: system, global, repo, local
+            config[key], origin[key] = value, where
     remotes = {key[7:-4]: url for key, url in config.items() if key.startswith("remote.") and key.endswith(".url")}
     name = name or config.get("core.remote", "")
     if not name or name not in remotes:
         have = ", ".join(sorted(remotes)) or "none"
         raise RemoteError(f"no DVC remote {'named ' + repr(name) if name else 'is the default'} (remotes: {have}): "
                           "add one with `dvc remote add -d <name> <url>`")
-    return name, remotes[name]
+    source = Path(origin[f"remote.{name}.url"])
+    level = _LEVELS.get(source.name, " --global") if source.parent.name == ".dvc" else (
+        " --system" if str(source).startswith("/etc") else " --global")
+    return name, remotes[name], f"dvc remote modify{level} {name}"
 
 
 def probe(url: str) -> str:
@@ -83,7 +96,7 @@ def probe(url: str) -> str:
     return ""
 
 
-def summary(command: str, output: str, name: str, url: str) -> str:
+def summary(command: str, output: str, name: str, url: str, modify: str | None = None) -> str:
     """DVC's failed output -> one line: how many files, the remote, the first reason, the fix."""
     failed = [int(m) for m in _FAILED.findall(output)] or [len(_TRANSFER.findall(output))]
     count = failed[0] or len(_MISSING.findall(output))
@@ -96,13 +109,13 @@ def summary(command: str, output: str, name: str, url: str) -> str:
         reason, fix = "DVC gave no reason", f"see {LOG.format(command)}"
     files = f" for {count} file{'s' * (count != 1)}" if count else ""
     return (f"error: dvc {command} failed{files} with remote '{name}' ({url}): {reason}; "
-            f"{fix.format(name=name)} (DVC's output: {LOG.format(command)})")
+            f"{fix.format(modify=modify or f'dvc remote modify {name}')} (DVC's output: {LOG.format(command)})")
 
 
 def sync(command: str, remote: str | None = None, stream=sys.stdout) -> int:
     """`dvc <command> --run-cache` (push or pull); 0 on success, 1 when it failed, 2 with no remote."""
     try:
-        name, url = remote_of(remote)
+        name, url, modify = remote_of(remote)
     except RemoteError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -112,7 +125,7 @@ def sync(command: str, remote: str | None = None, stream=sys.stdout) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output)
     if proc.returncode != 0:
-        print(summary(command, output, name, url), file=sys.stderr)
+        print(summary(command, output, name, url, modify), file=sys.stderr)
         return 1
     done = [line.strip() for line in output.splitlines() if _DONE.search(line)]
     stream.write(f"{', '.join(done) or 'done'} (remote '{name}', {url})\n")

@@ -9,10 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+# One thread per process: the workers run on every core already, each with stage processes of its
+# own, and torch's idle threads spin while they wait, so more threads than cores only slow all of
+# them down. Set before anything imports torch; the stages the tests start inherit it. (make repro
+# gives each stage cores / jobs threads: one, with two stages at a time on two cores.)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from pipeline.core.params import read_yaml
-from tests.helpers.dvc import ran
+import pytest  # noqa: E402
+
+from pipeline.core.params import read_yaml  # noqa: E402
+from tests.helpers.dvc import ran  # noqa: E402
 from tests.helpers.project import (  # noqa: F401
     ROOT,
     Project,
@@ -159,3 +165,15 @@ def trained_mlp(digits_store) -> Path:
                 Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0), out / "model.pt", out / "loss.csv", out / "accuracy.csv",
                 accelerate())
     return out / "model.pt"
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The tests on the session's reproduced project first (the longest), the rest after: under
+    `--dist worksteal` one worker builds the project while the other runs quick tests, and the
+    worker that finishes first takes pipeline tests off the other's queue instead of idling."""
+    items.sort(key=lambda item: "reproduced" not in getattr(item, "fixturenames", ()))
+    # The quick loop (-m "not slow") never builds the shrunk pipeline or the C++ program.
+    unmarked = [item.nodeid for item in items if {"reproduced", "course_model"} & set(getattr(item, "fixturenames", ()))
+                and not item.get_closest_marker("slow")]
+    if unmarked:
+        raise pytest.UsageError(f"tests on the shrunk pipeline or the C++ program must be marked slow: {unmarked}")

@@ -34,8 +34,10 @@ def make_check(path) -> subprocess.CompletedProcess:
 
 
 def one_clear_error(proc: subprocess.CompletedProcess, line: str) -> None:
-    """Exit 2, one error line, which says `line`, and no traceback."""
-    assert line in one_error_line(proc), proc.stderr
+    """Exit 2, one error line (a stage's, or make check's heading above its list of problems), no
+    traceback, and `line` among the problems."""
+    one_error_line(proc)
+    assert line in proc.stderr, proc.stderr
 
 
 def train_mlp(tmp_path, params_path) -> subprocess.CompletedProcess:

@@ -63,6 +63,7 @@ def run_kit(repo: Path, *args: str, python: str = sys.executable) -> subprocess.
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # pip installs wheels into a new venv and runs a benchmark: seconds
 @pytest.mark.skipif(not shutil.which("git"), reason="the kit makes a git repository of the copy")
 def test_kit_installs_the_wheels_without_an_index_and_runs_the_benchmark(tmp_path):
     repo = copy_of_repo(tmp_path / "repo")

@@ -296,6 +296,20 @@ def test_push_to_a_remote_that_cannot_be_written_is_one_line(tmp_path):
     assert "Not a directory" in (repo / ".dvc/tmp/push.log").read_text()
 
 
+def test_the_hint_edits_the_config_level_the_url_came_from(tmp_path):
+    """docs/team.md sets a clone's remote with `--local`: the hint must say `--local` too, or the URL
+    it writes to .dvc/config stays overridden by .dvc/config.local and the next push fails the same."""
+    (tmp_path / "file.txt").write_text("in the way\n")
+    repo = tracked_repo(tmp_path / "repo", str(tmp_path / "good"))
+    sh([DVC, "remote", "modify", "--local", "store", "url", str(tmp_path / "file.txt" / "remote")], repo)
+    line = error_line(remote(repo, "push").stderr, alone=True)
+    hint = "point the remote at a folder: `dvc remote modify --local store url <folder>`"
+    assert hint in line, line
+    fix = hint.split("`")[1].replace("<folder>", str(tmp_path / "elsewhere"))
+    subprocess.run(fix, shell=True, cwd=repo, env=tool_env(), check=True)  # exactly what it says
+    assert remote(repo, "push").returncode == 0 and (tmp_path / "elsewhere").is_dir()
+
+
 def test_push_and_pull_with_an_unreachable_server_are_one_line(tmp_path):
     repo = tracked_repo(tmp_path / "repo", "http://127.0.0.1:1/store")
     push = remote(repo, "push")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, tool_env
+from tests.conftest import ROOT, make_project, tool_env
 from tests.helpers.stages import error_line, one_error_line
 
 
@@ -62,9 +62,12 @@ def test_a_stage_under_another_python_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_dvc_from_the_venv_without_activating_it_gets_the_same_line(project, tmp_path):
+def test_dvc_from_the_venv_without_activating_it_gets_the_same_line(small_params, tmp_path):
     """`.venv/bin/dvc repro -s <stage>` from a shell where .venv is not activated: the stage's
     `python` is another one; DVC reports the failed stage, and the stage says why in one line."""
+    # Its own, empty DVC cache: on the session's, DVC would restore the stage from the run-cache
+    # without starting it.
+    project = make_project(tmp_path / "project", small_params)
     env = foreign_python(tmp_path)
     proc = subprocess.run([str(Path(sys.executable).parent / "dvc"), "repro", "-s", "download@digits"],
                           cwd=project.path, env=tool_env() | env, capture_output=True, text=True)
