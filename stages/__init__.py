@@ -1,19 +1,22 @@
 """One thin script per DVC stage; every path comes from the stage's `cmd` in dvc.yaml.
 
-This package runs before a stage imports anything heavy (torch takes seconds): a Ctrl-C or SIGTERM
-in those seconds ends the stage with the one line `pipeline.core.cli.run` gives once it has started,
-instead of a KeyboardInterrupt traceback from inside an import. It also stops, with one line, a
-stage started by an interpreter that lacks the project's packages. It changes how a stage that
-cannot finish ends, never what a finished one writes, so it is no stage's dependency in dvc.yaml.
-"""
+Runs before a stage imports anything heavy: a Ctrl-C or SIGTERM while torch loads ends the stage
+with the one line `pipeline.core.cli.run` gives later, not a traceback; a `python` without the
+project's packages (dvc from .venv/bin, .venv not activated) gets one line and exit 2, not a
+ModuleNotFoundError. It changes how a stage that cannot finish ends, never what one writes, so it
+is no stage's dependency in dvc.yaml."""
 
+import importlib.metadata
+import re
 import signal
 import sys
+import tomllib
+from pathlib import Path
 
 
 def _stopped(signum: int, frame: object) -> None:
-    name = signal.Signals(signum).name
-    sys.stderr.write(f"ERROR pipeline: stopped by {name}: the stage's outputs are not recorded; run it again\n")
+    sys.stderr.write(f"ERROR pipeline: stopped by {signal.Signals(signum).name}: the stage's outputs are not "
+                     "recorded; run it again\n")
     raise SystemExit(128 + signum)
 
 
@@ -22,28 +25,14 @@ for _sig, _default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGT
     if signal.getsignal(_sig) is _default:  # a signal the caller ignores stays ignored
         signal.signal(_sig, _stopped)
 
-
-def _missing_packages() -> list[str]:
-    """The project's dependencies (pyproject.toml) that this interpreter does not have installed."""
-    import importlib.metadata
-    import re
-    import tomllib
-    from pathlib import Path
-
-    with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as fh:
-        wanted = [re.match(r"[A-Za-z0-9_.\-]+", req)[0] for req in tomllib.load(fh)["project"]["dependencies"]]
-    missing = []
-    for name in wanted:
-        try:
-            importlib.metadata.distribution(name)
-        except importlib.metadata.PackageNotFoundError:
-            missing.append(name)
-    return missing
-
-
-# A stage started by a `python` that is not the project's (dvc run from .venv/bin without activating
-# it, or from another environment) would fail inside its first import with a traceback.
-_lacking = _missing_packages()
+with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as _fh:  # the dependencies, once
+    _wanted = [re.match(r"[\w.\-]+", req)[0] for req in tomllib.load(_fh)["project"]["dependencies"]]
+_lacking = []
+for _name in _wanted:
+    try:
+        importlib.metadata.distribution(_name)
+    except importlib.metadata.PackageNotFoundError:
+        _lacking.append(_name)
 if _lacking:
     sys.stderr.write(f"error: {sys.executable} lacks the project's packages ({', '.join(_lacking[:4])}"
                      f"{', ...' if len(_lacking) > 4 else ''}): run `make repro`, or `source .venv/bin/activate` "
