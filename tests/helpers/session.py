@@ -5,6 +5,7 @@ included, that every project the tests make can point at."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def build_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     folder = root / name
     with FileLock(str(root / f"{name}.lock")):
         if not (folder / DONE).is_file():
-            folder.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            folder.mkdir(parents=True)
             build(folder)
             (folder / DONE).write_text("")
     return folder
