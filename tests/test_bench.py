@@ -173,6 +173,7 @@ def test_a_missing_checkpoint_or_onnx_file_leaves_a_gap_not_an_error(exports, tm
     assert report.inference_table({"threads": 2, "rows": rows}).count("—") == 3
 
 
+@pytest.mark.slow  # three fresh processes, one of them importing torch
 @pytest.mark.skipif(inference.predict_command() is None, reason="no `predict` command installed")
 def test_cold_predict_runs_the_three_commands_on_one_image(exports):
     cold = inference.cold_predict(exports / "exports" / "mlp", runs=1)

@@ -154,6 +154,7 @@ def test_course_quiz_a_gru_hidden_state_is_layers_by_batch_by_hidden():
     assert isinstance(senti.rnn, nn.GRU) and h.shape == (1, 3, 20)
 
 
+@pytest.mark.slow  # trains a char-RNN of each cell and exports it in three formats: seconds
 @pytest.mark.parametrize("cell", NEW)
 def test_a_char_rnn_of_each_cell_trains_and_every_format_matches_eager(cell, char_models, corpus):
     ckpt_path, folder = char_models[cell]
@@ -180,6 +181,7 @@ def test_a_char_rnn_of_each_cell_trains_and_every_format_matches_eager(cell, cha
             assert torch.equal(torch.as_tensor(sc), c), fmt  # no cell state: c passed through unchanged
 
 
+@pytest.mark.slow  # trains a sentiment model of each cell and exports it: seconds
 @pytest.mark.parametrize("cell", NEW)
 def test_a_sentiment_model_of_each_cell_trains_and_every_format_matches_eager(cell, sentiment_models, reviews):
     ckpt_path, folder, result = sentiment_models[cell]

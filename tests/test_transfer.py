@@ -160,6 +160,7 @@ def test_image_folder_is_decoded_once_into_the_store(cat_dog_store):
     assert load_split(cat_dog_store["train"]).inputs.dtype == torch.uint8
 
 
+@pytest.mark.slow  # trains a head on a torchvision backbone: seconds
 def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, tmp_path):
     url, _ = resnet_site
     fetch_backbone("resnet", BackboneParams(arch="resnet18", weights="imagenet", url=url), tmp_path / "backbone.pt")
