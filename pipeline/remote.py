@@ -49,8 +49,9 @@ def dvc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([exe or "dvc", *args], capture_output=True, text=True)
 
 
-# The config file a setting came from (`dvc config --list --show-origin`) -> the flag that edits it.
-_LEVELS = {"config.local": " --local", "config": ""}
+# The config file a setting came from (`dvc config --list --show-origin`) -> the flag that edits it;
+# any other file is the user's (--global) or, under /etc, the machine's (--system).
+_LEVELS = {".dvc/config.local": " --local", ".dvc/config": ""}
 
 
 def remote_of(name: str | None) -> tuple[str, str, str]:
@@ -68,9 +69,8 @@ def remote_of(name: str | None) -> tuple[str, str, str]:
         have = ", ".join(sorted(remotes)) or "none"
         raise RemoteError(f"no DVC remote {'named ' + repr(name) if name else 'is the default'} (remotes: {have}): "
                           "add one with `dvc remote add -d <name> <url>`")
-    source = Path(origin[f"remote.{name}.url"])
-    level = _LEVELS.get(source.name, " --global") if source.parent.name == ".dvc" else (
-        " --system" if str(source).startswith("/etc") else " --global")
+    source = origin[f"remote.{name}.url"]
+    level = _LEVELS.get(source, " --system" if source.startswith("/etc") else " --global")
     return name, remotes[name], f"dvc remote modify{level} {name}"
 
 
