@@ -150,6 +150,17 @@ def gone(pids: list[int], seconds: float, zombies: bool = True) -> bool:
     return False
 
 
+def alive(pids: list[int]) -> list[str]:
+    """What each process of `pids` that still runs is (for a failure's message)."""
+    found = []
+    for pid in pids:
+        try:
+            found.append(" ".join(psutil.Process(pid).cmdline()))
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
 def zombie(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -237,19 +248,24 @@ cli.run(main)
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refused(tmp_path):
+@pytest.mark.parametrize("shell", ["/bin/bash", "/bin/sh"])
+def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refused(tmp_path, shell):
+    """DVC runs a stage's command with `$SHELL -c`: bash execs it, so the stage is DVC's child; Debian's
+    /bin/sh (dash) does not, so a shell stands between DVC and the stage and outlives DVC."""
     repo = dvc_project(tmp_path / "repo", cmd="python slow.py 60")
     (repo / "slow.py").write_text(SLOW)
-    first = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=repo, env=ENV,
+    first = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=repo,
+                             env=ENV | {"SHELL": shell},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in first.stdout:
         if line.split() == ["train", "started"]:  # the scheduler started it (DVC's words go to logs/train.log)
             break
     deadline = time.monotonic() + 30
-    while not any("slow.py" in " ".join(p.cmdline()) for p in psutil.Process(first.pid).children(recursive=True)):
+    while not any(p.cmdline()[:2] == ["python", "slow.py"] for p in psutil.Process(first.pid).children(recursive=True)):
         assert time.monotonic() < deadline, "the stage did not start"
         time.sleep(0.1)
     stages = [p.pid for p in psutil.Process(first.pid).children(recursive=True)]
+    assert len(stages) == (2 if shell == "/bin/bash" else 3), [p.cmdline() for p in map(psutil.Process, stages)]
     # two at once: the second stops at once, with one line
     second = scheduler(repo)
     assert second.returncode == 2
@@ -257,7 +273,7 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
                                        "wait for it or stop it")
     first.kill()  # kill -9
     first.wait()
-    assert gone(stages, 10), "stages ran on after the scheduler was killed"
+    assert gone(stages, 10), f"stages ran on after the scheduler was killed: {alive(stages)}"
     # DVC counts a zombie as alive; this machine's init reaps orphans every few seconds
     assert gone(stages, 15, zombies=False), "nothing reaped the dead stages"
     # the next run is not blocked ("... is busy") and records the stage

@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from typing import Any, Callable
 
 from pipeline.core.errors import PipelineError
@@ -58,26 +60,40 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def _ended(pid: int) -> bool:
-    """Whether process `pid` ended: no longer there, or a zombie that nobody reaped yet."""
+    """Whether process `pid` ended: no longer there, a zombie that nobody reaped yet, or its number
+    taken by a process that no longer leads a group of its own."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rpartition(")")[2].split()[0] in ("Z", "X")
-    except FileNotFoundError:
+            return fh.read().rpartition(")")[2].split()[0] in ("Z", "X") or os.getpgid(pid) != pid
+    except (FileNotFoundError, ProcessLookupError):
         return True
+
+
+def _watch(leader: int) -> None:
+    """SIGTERM to this stage when `leader` (DVC, under `make repro`) ends. PR_SET_PDEATHSIG is not
+    enough: DVC starts the command with `$SHELL -c`, and a shell that does not exec it (dash as
+    /bin/sh) stays between them as the stage's parent and outlives DVC."""
+    while not _ended(leader):
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run(main: Callable[[], None]) -> None:
     """Run a stage's `main`; what `verdict` knows exits with one line. On Linux the stage gets SIGTERM
-    when its parent (DVC) dies, so that no orphan runs on."""
+    when its parent dies, and under `make repro` when DVC dies, so that no orphan runs on."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:
-        # 1 is PR_SET_PDEATHSIG. Under `make repro` DVC leads the stage's process group: if it died
-        # before that, stop now (elsewhere the group's leader may be a shell that ended long ago).
-        if (sys.platform == "linux" and ctypes.CDLL(None).prctl(1, signal.SIGTERM) == 0
-                and os.environ.get("PIPELINE_SCHEDULED") and _ended(os.getpgrp())):
-            raise KeyboardInterrupt(signal.SIGTERM)
+        linux = sys.platform == "linux"  # /proc and prctl; elsewhere an orphan may run on
+        if linux:
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1 is PR_SET_PDEATHSIG
+        # Under `make repro` DVC leads the stage's process group (elsewhere the leader may be a shell
+        # that ended long ago): if it died already, stop now, else watch it.
+        if linux and os.environ.get("PIPELINE_SCHEDULED") and (leader := os.getpgrp()) != os.getpid():
+            if _ended(leader):
+                raise KeyboardInterrupt(signal.SIGTERM)
+            threading.Thread(target=_watch, args=(leader,), name="watch-dvc", daemon=True).start()
         main()
     except BaseException as err:
         if (found := verdict(err)) is None:
