@@ -1,28 +1,56 @@
 """Library behind the DVC stages (stages/ holds one thin script per stage).
 
-Importing it pins the CPU kernels that MKL, ATen and oneDNN choose to the AVX2 family on an x86-64
-CPU that has AVX2, before torch is imported (they read these settings once, when they first run).
-Left to themselves they pick the widest instructions of the CPU at hand (AVX-512 on many Intel
-Xeons, AVX2 on many AMD EPYCs), and sums taken in another order round differently: the same
-deterministic training wrote other weights on an Intel Xeon than on an AMD EPYC. With the three
-pinned, every x86-64 CPU with AVX2 runs the same kernels (docs/team.md, "Bitwise reproducibility",
-says what holds and what does not). A value already set in the environment is kept.
+Importing it pins the CPU kernels of every numeric library a stage loads, before they load (each
+reads its setting once, when it first runs): NumPy's and SciPy's OpenBLAS, and torch's MKL, ATen and
+oneDNN. Left to themselves they pick the widest instructions of the CPU at hand (AVX-512 on many
+Xeons and on newer AMD EPYCs, AVX2 elsewhere), and sums taken in another order round differently: the
+same deterministic run wrote other weights on an Intel Xeon than on an AMD EPYC, and another
+boundary plot on an EPYC whose OpenBLAS chose its SkylakeX kernels. Pinned to the AVX2 family
+(OpenBLAS's Haswell kernels), every x86-64 CPU with AVX2 and FMA runs the same kernels, correct on
+each of them. A value the environment already set is replaced (some machines set OPENBLAS_CORETYPE
+to steer older OpenBLAS builds away from kernels that were wrong on their CPU), and `KERNEL_NOTES`
+says what was replaced: every stage's log prints it (`pipeline.core.cli.run`). Without AVX2 (arm64,
+old x86-64) nothing is pinned and the note says so. `PIPELINE_CPU_KERNELS=machine` leaves every
+library to its own choice (benchmarks, and the test that proves the pins matter). docs/team.md,
+"Bitwise reproducibility", says which machines give the committed bytes.
 """
 
 import os
 import platform
 
-CPU_KERNELS = {"MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+CPU_KERNELS = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+               "ONEDNN_MAX_CPU_ISA": "AVX2"}
+CHOICE = "PIPELINE_CPU_KERNELS"  # "pinned" (the default) or "machine"
+NEEDS = ("avx2", "fma")  # what the pinned kernels run on: Intel since Haswell, AMD since Zen (and Piledriver)
+KERNEL_NOTES: list[str] = []  # one line each: what the pins replaced, or why there are none
 
 
-def _has_avx2() -> bool:
+def _cpu_flags() -> set[str] | None:
     try:
         with open("/proc/cpuinfo") as fh:
-            return any(line.startswith("flags") and " avx2" in line for line in fh)
-    except OSError:  # not Linux: left as the libraries choose
-        return False
+            return next((set(line.partition(":")[2].split()) for line in fh if line.startswith("flags")), set())
+    except OSError:  # not Linux
+        return None
 
 
-if platform.machine().lower() in ("x86_64", "amd64") and _has_avx2():
-    for _name, _value in CPU_KERNELS.items():
-        os.environ.setdefault(_name, _value)
+def _pin() -> list[str]:
+    """Set CPU_KERNELS in the environment; the lines to log."""
+    choice = os.environ.get(CHOICE, "pinned")
+    if choice == "machine":
+        return [f"{CHOICE}=machine: each library picks its own CPU kernels; outputs may differ from the committed bytes"]
+    notes = [] if choice == "pinned" else [f"{CHOICE}={choice} is neither `pinned` nor `machine`: pinned"]
+    flags = _cpu_flags()
+    if platform.machine().lower() not in ("x86_64", "amd64") or flags is None or not set(NEEDS) <= flags:
+        cpu = (f"this {platform.machine()} CPU has no {'/'.join(f.upper() for f in NEEDS)}" if flags is not None
+               else f"the CPU's flags cannot be read on {platform.system()}")
+        return notes + [f"CPU kernels not pinned ({cpu}): the libraries pick their own, and outputs may differ from "
+                        "the committed bytes (docs/team.md, Bitwise reproducibility)"]
+    for name, value in CPU_KERNELS.items():
+        if os.environ.get(name, value) != value:
+            notes.append(f"{name}={os.environ[name]} in the environment replaced by {value}, the pinned CPU kernels "
+                         "that give the committed bytes (docs/team.md)")
+        os.environ[name] = value
+    return notes
+
+
+KERNEL_NOTES.extend(_pin())

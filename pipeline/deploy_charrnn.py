@@ -37,7 +37,7 @@ def check_charrnn(checkpoint: str | Path, export_dir: str | Path, tokens: dict[s
         eager = model(x, h, c)
     ts = export_dir / "model.ts"
     from_cpp = cpp.run_model(binary, ts, [x, h, c], len(x))
-    report: dict[str, Any] = {"cpp": {"max_abs_diff": check_diff("cpp", max_abs_diff(lambda: eager, lambda: tuple(from_cpp), [()]), atol, ts)}}
+    report: dict[str, Any] = {"cpp": check_diff("cpp", max_abs_diff(lambda: eager, lambda: tuple(from_cpp), [()]), atol, ts)}
     s = sampling
     for label, top_k in (("sampled", s.top_k), ("greedy", 1)):
         python = sample(model, chars, s.prime, s.length, top_k, torch.Generator().manual_seed(s.seed))
@@ -54,7 +54,7 @@ def check_charrnn(checkpoint: str | Path, export_dir: str | Path, tokens: dict[s
                 ref, sh, sc = model(step, sh, sc)
             got, oh, oc = run(step, oh, oc)
             worst = max(worst, max_abs_diff(lambda: (ref, sh, sc), lambda: (got, oh, oc), [()]))
-        report["onnxruntime"] = {"max_abs_diff": check_diff("onnxruntime", worst, atol, export_dir / "model.onnx")}
+        report["onnxruntime"] = check_diff("onnxruntime", worst, atol, export_dir / "model.onnx")
     write_json(metrics_json, report)
     log.info("%s: %s", ckpt["model"], report)
     return report

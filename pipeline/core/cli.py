@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from pipeline import KERNEL_NOTES
 from pipeline.core.errors import PipelineError
 from pipeline.core.params import read_yaml
 
@@ -82,6 +83,8 @@ def run(main: Callable[[], None]) -> None:
     """Run a stage's `main`; what `verdict` knows exits with one line. On Linux the stage gets SIGTERM
     when its parent dies, and under `make repro` when DVC dies, so that no orphan runs on."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for note in KERNEL_NOTES:  # what pinning the CPU kernels replaced, or why it could not (pipeline/__init__.py)
+        log.info("%s", note)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)
     try:

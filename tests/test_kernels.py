@@ -1,0 +1,131 @@
+"""The same bytes on any x86-64 machine with AVX2 (issue 25): importing `pipeline` pins the CPU
+kernels of NumPy's and SciPy's OpenBLAS, MKL, ATen and oneDNN, replacing what the environment set
+and saying so in the stage's log; what cannot be pinned (ONNX Runtime) is recorded without its last
+digits; and simulated machines (kernels forced through the environment) change no byte with the
+pins on, while with the pins off they change the stages the table in docs/team.md names."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import pipeline
+from pipeline.deploy import check_diff
+from pipeline.export import ExportError
+from tests.helpers import kernels
+from tests.helpers.project import tool_env
+
+ROOT = Path(__file__).resolve().parents[1]
+AVX2 = pipeline._cpu_flags() is not None and set(pipeline.NEEDS) <= pipeline._cpu_flags()
+needs_avx2 = pytest.mark.skipif(not AVX2, reason="the pins apply to x86-64 CPUs with AVX2 and FMA only")
+# What a machine may set that differs from every pin: OpenBLAS's and ATen's AVX-512 kernels, oneDNN's
+# widest, MKL choosing by CPU.
+FOREIGN = {"OPENBLAS_CORETYPE": "SkylakeX", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
+           "MKL_CBWR": "AUTO"}
+# A stage as the project writes them, reporting the kernels each library runs.
+PROBE = """
+from pipeline.core import cli
+import json, numpy, scipy.linalg, threadpoolctl, torch
+
+def main():
+    blas = sorted({i["architecture"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"})
+    print(json.dumps({"openblas": blas, "aten": torch.backends.cpu.get_cpu_capability()}))
+
+cli.run(main)
+"""
+
+
+def probe(env: dict[str, str]) -> tuple[dict, list[str]]:
+    proc = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=tool_env() | env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr.splitlines()
+
+
+@needs_avx2
+def test_the_pins_replace_what_the_environment_set_and_the_stage_log_says_what():
+    kernels, log = probe(FOREIGN)
+    assert kernels == {"openblas": ["Haswell"], "aten": "AVX2"}  # NumPy's and SciPy's OpenBLAS both
+    assert log == [f"INFO pipeline: {name}={FOREIGN[name]} in the environment replaced by {pin}, the pinned CPU "
+                   "kernels that give the committed bytes (docs/team.md)" for name, pin in pipeline.CPU_KERNELS.items()]
+
+
+@needs_avx2
+def test_a_value_equal_to_the_pin_is_not_reported():
+    kernels, log = probe(dict(pipeline.CPU_KERNELS))
+    assert kernels["openblas"] == ["Haswell"] and log == []
+
+
+@needs_avx2
+def test_pipeline_cpu_kernels_machine_leaves_each_library_its_own_choice():
+    kernels, log = probe(FOREIGN | {"PIPELINE_CPU_KERNELS": "machine"})
+    assert kernels["openblas"] == ["SkylakeX"]  # what the environment forced, not the pin
+    assert log == ["INFO pipeline: PIPELINE_CPU_KERNELS=machine: each library picks its own CPU kernels; outputs may "
+                   "differ from the committed bytes"]
+
+
+def test_without_avx2_nothing_is_pinned_and_one_line_says_so(monkeypatch):
+    """A CPU without AVX2 (an old x86-64; arm64 likewise): the machine's own settings stay."""
+    monkeypatch.setattr(pipeline, "_cpu_flags", lambda: {"sse2", "avx"})
+    monkeypatch.setattr(pipeline.platform, "machine", lambda: "x86_64")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Sandybridge")
+    monkeypatch.delenv("PIPELINE_CPU_KERNELS", raising=False)
+    assert pipeline._pin() == ["CPU kernels not pinned (this x86_64 CPU has no AVX2/FMA): the libraries pick their own, "
+                               "and outputs may differ from the committed bytes (docs/team.md, Bitwise reproducibility)"]
+    assert os.environ["OPENBLAS_CORETYPE"] == "Sandybridge"
+
+
+def test_onnx_runtime_s_difference_is_recorded_as_a_bound_that_kernel_noise_does_not_move():
+    """The figures two AMD EPYCs gave for deploy@transfer record the same; the exact one is logged."""
+    where = Path("exports/transfer/model.onnx")
+    assert check_diff("onnxruntime", 6.68e-06, 1e-4, where) == check_diff("onnxruntime", 4.77e-06, 1e-4, where) == {
+        "max_abs_diff_at_most": 1e-05, "within_atol": True}
+    assert check_diff("cpp", 0.0, 1e-4, where)["max_abs_diff_at_most"] == 0.0
+    assert check_diff("onnxruntime", 9.5e-05, 1e-4, where)["max_abs_diff_at_most"] == 1e-4  # never above atol
+    with pytest.raises(ExportError, match=r"0.0002 away from the eager model's > export.atol=0.0001"):
+        check_diff("onnxruntime", 2e-4, 1e-4, where)
+
+
+# --- simulated machines ---------------------------------------------------------------------------
+# With the pins off (PIPELINE_CPU_KERNELS=machine), one library's kernels forced and the others at the
+# pins: the stages of the shrunk pipeline whose bytes change, found on a 2-core AMD EPYC with AVX-512
+# (tests/helpers/kernels.py over every stage; docs/team.md has the table). OPENBLAS_CORETYPE=Zen or
+# Sandybridge and MKL_CBWR=AUTO changed no stage there.
+AVX512 = AVX2 and "avx512f" in pipeline._cpu_flags()
+TRAINED_BY_ATEN = ["train@mlp", "train@cnn", "train@fashion_mlp", "evaluate@mlp", "train_sentiment@sentiment",
+                   "train_charrnn@charrnn"]
+FORCED = {
+    "OPENBLAS_CORETYPE=SkylakeX": (AVX512, ["boundary@logreg"]),
+    "ATEN_CPU_CAPABILITY=avx512": (AVX512, TRAINED_BY_ATEN),
+    "ATEN_CPU_CAPABILITY=default": (AVX2, [*TRAINED_BY_ATEN, "train_transfer@transfer", "train_tabular@logreg",
+                                           "train_tabular@perceptron", "gates@perceptron", "gates@mlp"]),
+    "ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX": (AVX512, ["train@cnn", "train_transfer@transfer", "train_sentiment@sentiment",
+                                                    "train_charrnn@charrnn", "style@style"]),
+}
+
+
+@pytest.mark.slow
+@needs_avx2
+def test_simulated_machines_change_no_byte_with_the_pins_on(reproduced_copy):
+    """Every stage but build_cpp (a compiler, no numbers), on the recorded inputs, with every library's
+    setting forced away from its pin at once: the pins replace each before its library loads, so
+    this one run stands for any choice of the four."""
+    stages = [name for name in kernels.commands(reproduced_copy.path) if name != "build_cpp"]
+    assert len(stages) > 50
+    assert kernels.changes(reproduced_copy.path, stages, tool_env() | FOREIGN) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forced", FORCED)
+def test_with_the_pins_off_a_forced_kernel_changes_the_stages_the_table_names(reproduced_copy, forced):
+    """Proof that each pin matters: without it, another machine's choice writes other bytes."""
+    possible, stages = FORCED[forced]
+    if not possible:
+        pytest.skip(f"{forced} needs a CPU with {'AVX-512' if AVX2 else 'AVX2'}")
+    name, _, value = forced.partition("=")
+    env = tool_env() | pipeline.CPU_KERNELS | {name: value, "PIPELINE_CPU_KERNELS": "machine"}
+    assert sorted(kernels.changes(reproduced_copy.path, stages, env)) == sorted(stages)
