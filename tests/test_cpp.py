@@ -46,7 +46,8 @@ def test_the_deployment_check_records_the_python_accuracy(course_model, exported
     assert report["eager"]["accuracy"] == round(python, 6) and report["samples"] == len(test)
     for consumer in ("cpp", "onnxruntime"):
         assert report[consumer]["accuracy"] == report["eager"]["accuracy"]
-        assert 0 <= report[consumer]["max_abs_diff_at_most"] <= 1e-4
+    # LibTorch runs the pinned kernels: its figure is recorded; ONNX Runtime's cannot be pinned: the bound
+    assert 0 <= report["cpp"]["max_abs_diff"] <= 1e-4 and report["onnxruntime"]["max_abs_diff_at_most"] == 1e-4
 
 
 def test_a_consumer_off_the_eager_model_fails_the_check(course_model, exported, trained_mlp, digits_store,

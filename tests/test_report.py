@@ -96,6 +96,12 @@ def test_every_model_has_its_section_with_the_course_figure_beside_the_run(outpu
         assert f"Course: {ref.figure()} on {ref.data}" in text, text[:400]
         assert f"This run: {shown} on {data}" in text, text[:400]
         assert f"{section}.{name}.{FAMILIES[section].data_key}" in text
+    # The deployment table: LibTorch's figure, and ONNX Runtime's bound in the same column (issue 25)
+    atol = params["export"]["atol"]
+    for name in ("mlp", "charrnn"):
+        text = " ".join(found[f"model-{name}"].split())
+        assert "<th>largest |difference| from eager</th>" in text and "at most" not in text
+        assert '<th scope="row">ONNX Runtime (model.onnx)</th>' in text and f"<td>≤ {atol:g}</td>" in text, name
 
 
 @pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
