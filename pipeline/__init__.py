@@ -1,18 +1,11 @@
 """Library behind the DVC stages (stages/ holds one thin script per stage).
 
-Importing it pins the CPU kernels of every numeric library a stage loads, before they load (each
-reads its setting once, when it first runs): NumPy's and SciPy's OpenBLAS, and torch's MKL, ATen and
-oneDNN. Left to themselves they pick the widest instructions of the CPU at hand (AVX-512 on many
-Xeons and on newer AMD EPYCs, AVX2 elsewhere), and sums taken in another order round differently: the
-same deterministic run wrote other weights on an Intel Xeon than on an AMD EPYC, and another
-boundary plot on an EPYC whose OpenBLAS chose its SkylakeX kernels. Pinned to the AVX2 family
-(OpenBLAS's Haswell kernels), every x86-64 CPU with AVX2 and FMA runs the same kernels, correct on
-each of them. A value the environment already set is replaced (some machines set OPENBLAS_CORETYPE
-to steer older OpenBLAS builds away from kernels that were wrong on their CPU), and `KERNEL_NOTES`
-says what was replaced: every stage's log prints it (`pipeline.core.cli.run`). Without AVX2 (arm64,
-old x86-64) nothing is pinned and the note says so. `PIPELINE_CPU_KERNELS=machine` leaves every
-library to its own choice (benchmarks, and the test that proves the pins matter). docs/team.md,
-"Bitwise reproducibility", says which machines give the committed bytes.
+Importing it pins the CPU kernels of NumPy's and SciPy's OpenBLAS, MKL, ATen and oneDNN to the AVX2
+family before they load: left to themselves they pick the CPU's widest (AVX-512 on some), which sums
+in another order and writes other bytes. A value the environment set is replaced, and
+`KERNEL_NOTES` (which every stage logs) says so; without AVX2 and FMA nothing is pinned.
+`PIPELINE_CPU_KERNELS=machine` leaves each library its own choice. docs/team.md, "Bitwise
+reproducibility", says which machines give the committed bytes and which stage each kernel moves.
 """
 
 import os
@@ -21,7 +14,7 @@ import platform
 CPU_KERNELS = {"OPENBLAS_CORETYPE": "Haswell", "MKL_CBWR": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
                "ONEDNN_MAX_CPU_ISA": "AVX2"}
 CHOICE = "PIPELINE_CPU_KERNELS"  # "pinned" (the default) or "machine"
-NEEDS = ("avx2", "fma")  # what the pinned kernels run on: Intel since Haswell, AMD since Zen (and Piledriver)
+NEEDS = ("avx2", "fma")  # what the pinned kernels run on: Intel since Haswell, AMD since Zen
 KERNEL_NOTES: list[str] = []  # one line each: what the pins replaced, or why there are none
 
 

@@ -95,11 +95,11 @@ def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_
     assert ran(back) == set() and restored(back) == CNN_AND_TRANSFER | REPORT
     assert {m: (project.path / f"models/{m}/model.pt").read_bytes() for m in before} == before
     assert project.status() == {} and project.git("status", "--porcelain", "dvc.lock", "metrics").stdout == ""
-    # The transfer head's params: the head retrains, cnn does not.
+    # The transfer head's params: the head is out of date, cnn is not (what follows from a retrained
+    # checkpoint, the cnn learning rate above showed).
     edit_params(project, lambda p: p["transfer"]["transfer"].update(head=[8]))
-    assert ran(project.make_repro()) == model_stages("transfer", "transfer", image=True) | REPORT
-    project.git("add", "-A")
-    project.git("commit", "-qm", "new transfer head")
+    assert set(project.status()) == {"train_transfer@transfer"} | REPORT
+    project.git("checkout", "params.yaml")
     # Augmentation: this dataset's augment stage; once it has run, the image models that read it
     # (and only they) are out of date. Nothing of normalize or download.
     edit_params(project, lambda p: p["augment"]["digits"].update(rotation_deg=5))

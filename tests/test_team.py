@@ -180,7 +180,7 @@ def test_experiments_run_and_queue(reproduced_copy):
     project = reproduced_copy
     # Up to the metrics (a target): what an experiment compares; export and deployment would add
     # a minute to every run here and are tested elsewhere. Queued runs work in their own copies.
-    for lr in ("0.02", "0.03", "0.05"):
+    for lr in ("0.02", "0.05"):
         project.dvc("exp", "run", "--queue", "evaluate@mlp", "-S", f"train.mlp.lr={lr}")
     project.dvc("queue", "start", "-j", "2")
     deadline = time.time() + 600
@@ -189,27 +189,26 @@ def test_experiments_run_and_queue(reproduced_copy):
         if not re.search(r"\b(Queued|Running)\b", status):
             break
         time.sleep(3)
-    assert status.count("Success") == 3, status
+    assert status.count("Success") == 2, status
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
     exps = [rev for entry in shown for exp in (entry.get("experiments") or []) for rev in exp["revs"]]
     lrs = sorted(e["data"]["params"]["params.yaml"]["data"]["train"]["mlp"]["lr"] for e in exps)
-    assert lrs == [0.02, 0.03, 0.05]
+    assert lrs == [0.02, 0.05]
     for e in exps:  # every model's headline metrics, not only the one that changed
         files = e["data"]["metrics"]
         assert all(f"metrics/{m}.json" in files for m in MODELS), sorted(files)
     accuracies = {json.dumps(e["data"]["metrics"]["metrics/mlp.json"]["data"]["test"]) for e in exps}
-    assert len(accuracies) == 3  # three learning rates, three results
+    assert len(accuracies) == 2  # two learning rates, two results
     assert project.status() == {}  # the workspace itself was left as it was
 
 
 # --- bitwise reproducibility --------------------------------------------------------------------
 
-# Every family's numerics, the deployment checks and the data stages, in two lanes that run side by
-# side (as make repro runs two stages at a time; DVC's locks order what one lane reads of the other).
-RERUN = (["normalize@digits", "augment@digits", "train@mlp", "train@cnn", "evaluate@cnn", "export@cnn",
-          "deploy@cnn", "predictions@cnn"],
-         ["train_charrnn@charrnn", "export_charrnn@charrnn", "deploy_charrnn@charrnn", "train_sentiment@sentiment",
-          "evaluate_sentiment@sentiment", "style@style", "gates@mlp"])
+# Through `dvc repro --force`, in two lanes side by side (as make repro runs two stages at a time;
+# DVC's locks order what one lane reads of the other): a training stage and what builds on it, and
+# one of each other family. That every stage's rerun gives the same bytes, under other kernels and
+# thread counts too, test_kernels.py shows for all of them at a fraction of DVC's cost.
+RERUN = (["train@cnn", "export@cnn", "deploy@cnn"], ["train_charrnn@charrnn", "style@style", "gates@mlp"])
 
 
 def rerun_lane(project: Project, stages: list[str]) -> set[str]:
@@ -221,14 +220,13 @@ def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_co
     a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     a.dvc("push")
     # Another folder, another thread count, a second run of each stage.
-    b = clone(a, tmp_path / "elsewhere" / "b", {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    b = clone(a, tmp_path / "elsewhere" / "b", {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})  # the session runs 1
     b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
     b.dvc("pull")
     with concurrent.futures.ThreadPoolExecutor(len(RERUN)) as pool:
         assert set().union(*pool.map(lambda lane: rerun_lane(b, lane), RERUN)) == {s for lane in RERUN for s in lane}
     assert git_dirty(b) == "", b.git("diff").stdout[:3000]  # dvc.lock and metrics/: the same hashes and bytes
     for rel in ("models/cnn/model.pt", "models/charrnn/model.pt", "exports/cnn/model.pt2", "exports/cnn/model.ts",
-                "exports/cnn/model.onnx", "reports/cnn/predictions.png", "metrics/deploy/cnn.json",
-                "exports/charrnn/metadata.json", "metrics/cnn.json", "metrics/sentiment.json",
+                "exports/cnn/model.onnx", "metrics/deploy/cnn.json", "metrics/style.json", "reports/gates/mlp.png",
                 "plots/curves/cnn/loss.csv"):
         assert md5(b.path / rel) == md5(a.path / rel), rel

@@ -61,8 +61,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def _ended(pid: int) -> bool:
-    """Whether process `pid` ended: no longer there, a zombie that nobody reaped yet, or its number
-    taken by a process that no longer leads a group of its own."""
+    """Whether process `pid` ended: gone, a zombie, or its number taken by a process that leads no group."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
             return fh.read().rpartition(")")[2].split()[0] in ("Z", "X") or os.getpgid(pid) != pid
@@ -71,9 +70,8 @@ def _ended(pid: int) -> bool:
 
 
 def _watch(leader: int) -> None:
-    """SIGTERM to this stage when `leader` (DVC, under `make repro`) ends. PR_SET_PDEATHSIG is not
-    enough: DVC starts the command with `$SHELL -c`, and a shell that does not exec it (dash as
-    /bin/sh) stays between them as the stage's parent and outlives DVC."""
+    """SIGTERM to this stage when `leader` (DVC) ends: a shell that does not exec DVC's `$SHELL -c`
+    (dash) stays between them as the stage's parent, outliving DVC, so PDEATHSIG is not enough."""
     while not _ended(leader):
         time.sleep(0.5)
     os.kill(os.getpid(), signal.SIGTERM)

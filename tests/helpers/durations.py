@@ -1,7 +1,9 @@
 """Every test's duration, kept after each run (pytest plugin, loaded by tests/conftest.py): the
 controller (or the only process, without xdist) writes test-output/durations.tsv, one line per test
 (setup, call, teardown, total seconds, outcome), slowest first, and test-output/durations-by-file.tsv.
-The README's test-suite figures come from these files; they are not committed."""
+A run of the whole suite (`make test`: pytest with no arguments) writes them again as
+full-durations.tsv and full-durations-by-file.tsv, which a run of a few tests leaves alone. The
+README's test-suite figures come from those; they are not committed."""
 
 from __future__ import annotations
 
@@ -60,13 +62,17 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     for nodeid in sorted(total, key=lambda n: -total[n]):
         phases = "\t".join(f"{_seconds[nodeid].get(p, 0.0):.2f}" for p in PHASES)
         rows.append(f"{nodeid}\t{phases}\t{total[nodeid]:.2f}\t{_outcome.get(nodeid, 'passed')}")
-    _write(OUT / "durations.tsv", rows)
+    whole = not session.config.invocation_params.args  # the whole suite, as `make test` runs it
+    names = ["", "full-"] if whole else [""]
+    for name in names:
+        _write(OUT / f"{name}durations.tsv", rows)
     by_file: dict[str, list[float]] = defaultdict(list)
     for nodeid, seconds in total.items():
         by_file[nodeid.split("::")[0]].append(seconds)
     files = sorted(by_file, key=lambda f: -sum(by_file[f]))
-    _write(OUT / "durations-by-file.tsv",
-           [head, "file\ttests\tseconds"] + [f"{f}\t{len(by_file[f])}\t{sum(by_file[f]):.1f}" for f in files])
+    for name in names:
+        _write(OUT / f"{name}durations-by-file.tsv",
+               [head, "file\ttests\tseconds"] + [f"{f}\t{len(by_file[f])}\t{sum(by_file[f]):.1f}" for f in files])
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
