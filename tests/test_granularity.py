@@ -119,7 +119,7 @@ def test_your_own_folder_is_a_dependency(reproduced_copy, tmp_path):
     assert ran(project.dvc("repro", "train@fashion_mlp")) == chain
 
     def stale_chain() -> set[str]:
-        return set(json.loads(project.dvc("status", "--json", "train@fashion_mlp").stdout or "{}"))
+        return set(json.loads(project.dvc("status", "--with-deps", "--json", "train@fashion_mlp").stdout or "{}"))
 
     assert stale_chain() == set()
     victim = folder / "train/china/china.0.jpg"
