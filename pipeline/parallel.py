@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from pipeline import lockfile
+from pipeline import KERNEL_NOTES, lockfile
 from pipeline.core.errors import PipelineError
 from pipeline.core.io import atomic_open
 from pipeline.progress import Display
@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
+    for note in KERNEL_NOTES:  # the stages inherit the pinned settings, so only this process can say it
+        print(f"note: {note}", file=sys.stderr)
     began = time.perf_counter()
     signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out or `kill`: stop the stages too
     display = Display(Path.cwd())

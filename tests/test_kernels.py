@@ -132,3 +132,13 @@ def test_with_the_pins_off_a_forced_kernel_changes_the_stages_the_table_names(re
     name, _, value = forced.partition("=")
     env = tool_env() | pipeline.CPU_KERNELS | {name: value, "PIPELINE_CPU_KERNELS": "machine"}
     assert sorted(kernels.changes(reproduced_copy.path, stages, env)) == sorted(stages)
+
+
+@needs_avx2
+def test_make_repro_says_what_it_replaced_once_before_the_stages(tmp_path):
+    """Under `make repro` the stages inherit the scheduler's pinned settings: the scheduler says it."""
+    proc = subprocess.run([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=tmp_path,
+                          env=tool_env() | {"PYTHONPATH": str(ROOT), "OPENBLAS_CORETYPE": "SkylakeX"},
+                          capture_output=True, text=True)
+    assert proc.stderr.splitlines()[0] == ("note: OPENBLAS_CORETYPE=SkylakeX in the environment replaced by Haswell, "
+                                           "the pinned CPU kernels that give the committed bytes (docs/team.md)")
