@@ -131,6 +131,42 @@ def reproduced(tmp_path_factory, dvc_cache, course_model):
     return Project(folder / "project"), proc
 
 
+# mlp's stages, and the report page that shows every model: what a change of mlp's params reruns
+MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp", "visualize@mlp", "report"}
+MLP_LR = 0.03  # the learning rate of the README's `dvc exp run -S train.mlp.lr=0.03`
+
+
+@pytest.fixture(scope="session")
+def mlp_experiment(reproduced, tmp_path_factory, dvc_cache):
+    """A teammate's experiment, run once per session: a clone of the reproduced project on branch
+    `faster-mlp` with `train.mlp.lr` at MLP_LR, run by `make repro`'s scheduler (computing mlp's
+    stages for real: no other test of the session runs this learning rate first); its run-cache
+    pushed to the folder remote `remote/` *before* the change is committed, then committed and
+    every branch pushed. (project on the branch, base branch name, the scheduler's output).
+
+    The team tests read it (a teammate restores the run from the remote's run-cache; branches
+    compare by metrics, params and plots), and the README's `dvc exp run -S train.mlp.lr=0.03`
+    restores what it trained from the session's run-cache, as a teammate's would."""
+
+    def build(folder: Path) -> None:
+        proj = clone_project(reproduced[0], folder / "project", dvc_cache)
+        proj.dvc("remote", "add", "--local", "-d", "team", str(folder / "remote"))
+        (folder / "base").write_text(proj.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip())
+        proj.git("checkout", "-q", "-b", "faster-mlp")
+        params = proj.read_params()
+        params["train"]["mlp"]["lr"] = MLP_LR
+        proj.write_params(params)
+        (folder / "stdout").write_text(proj.make_repro().stdout)
+        proj.dvc("push", "--run-cache")  # not committed anywhere yet: only the remote knows this run
+        proj.git("add", "-A")
+        proj.git("commit", "-qm", "mlp: another learning rate")
+        proj.dvc("push", "--all-branches")
+
+    folder = build_once(tmp_path_factory, "mlp_experiment", build)
+    proc = subprocess.CompletedProcess(["make", "repro"], 0, (folder / "stdout").read_text(), "")
+    return Project(folder / "project"), (folder / "base").read_text(), proc
+
+
 @pytest.fixture
 def reproduced_copy(reproduced, tmp_path, dvc_cache) -> Project:
     """A clone of the reproduced project on the session's cache, its outputs checked out."""

@@ -66,7 +66,7 @@ SKIP = {
     'print(torch.utils.cmake_prefix_path)\')"': "compiles the C++ program again; build_cpp compiles the same CMake project once per session",
     "cmake --build build/cmake": "see the cmake configure line",
     "dvc exp run -S train.cnn.lr=0.02": "retrains cnn and the transfer model on it (a minute); the README's `dvc exp run -S train.mlp.lr=0.03` runs",
-    "dvc exp run --queue -S train.mlp.lr=0.03": "tests/test_team.py::test_experiments_run_and_queue queues and runs this sweep",
+    "dvc exp run --queue -S train.mlp.lr=0.03": "tests/test_team.py::test_experiments_run_and_queue queues and runs a sweep of two (0.02, 0.05)",
     "dvc exp run --queue -S train.mlp.lr=0.05": "see the line above",
     "dvc queue start -j 2": "see the line above",
 }
@@ -136,9 +136,11 @@ def test_every_command_is_run_or_skipped_for_a_reason():
 
 
 @pytest.fixture(scope="module")
-def docs_copy(reproduced, tmp_path_factory, dvc_cache) -> Project:
+def docs_copy(reproduced, mlp_experiment, tmp_path_factory, dvc_cache) -> Project:
     """The reproduced project as a reader has it: .venv beside it (a link to this one: `source
-    .venv/bin/activate` and `.venv/bin/...` work as written), branches named as the pages name them."""
+    .venv/bin/activate` and `.venv/bin/...` work as written), branches named as the pages name them.
+    On the session's cache after `mlp_experiment` trained mlp at the README's learning rate: the
+    README's `dvc exp run -S train.mlp.lr=0.03` restores that run, as a teammate's would."""
     copy = clone_project(reproduced[0], tmp_path_factory.mktemp("docs") / "project", dvc_cache)
     (copy.path / ".venv").symlink_to(ROOT / ".venv")
     for branch in ("main", "my-branch"):

@@ -15,14 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, md5, sh
+from tests.conftest import MLP_LR, MLP_STAGES, Project, md5, sh
 from tests.helpers.dvc import edit_params, ran, restored
 
 pytestmark = pytest.mark.slow
 
 MODELS = ("mlp", "cnn", "fashion_mlp", "transfer", "logreg", "perceptron", "charrnn", "sentiment")
-# mlp's stages, and the report page that shows every model
-MLP_STAGES = {"train@mlp", "evaluate@mlp", "export@mlp", "deploy@mlp", "predictions@mlp", "visualize@mlp", "report"}
 
 
 def checkpoints(project: Project) -> dict[str, str]:
@@ -108,17 +106,13 @@ def test_a_teammate_trains_nothing(reproduced_copy, tmp_path, s3_server):
     assert git_dirty(a) == "" and git_dirty(b) == ""
 
 
-def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(reproduced_copy, tmp_path):
-    a = reproduced_copy
-    a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    a.git("checkout", "-q", "-b", "trying-things")
-    # A learning rate no other test of the session tries (they share one run-cache): A computes.
-    edit_params(a, lambda p: p["train"]["mlp"].update(lr=0.04))
-    assert ran(a.make_repro()) == MLP_STAGES
-    a.dvc("push", "--run-cache")  # not committed anywhere: only the remote knows this run
-    b = clone(a, tmp_path / "teammate")  # on the same commit: the change was never committed
-    b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    edit_params(b, lambda p: p["train"]["mlp"].update(lr=0.04))
+def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(mlp_experiment, tmp_path):
+    a, base, run = mlp_experiment  # A computed mlp at MLP_LR and pushed its run-cache before committing
+    assert ran(run) == MLP_STAGES
+    b = clone(a, tmp_path / "teammate")
+    b.git("checkout", "-q", base)  # on the commit A started from: A's change was not committed then
+    b.dvc("remote", "add", "--local", "-d", "team", str(a.path.parent / "remote"))
+    edit_params(b, lambda p: p["train"]["mlp"].update(lr=MLP_LR))
     proc = b.dvc("repro", "--pull")
     assert {"train@mlp", "export@mlp", "predictions@mlp"} <= restored(proc)
     # Only the few-second evaluation and deployment check run again: their only outputs not
@@ -143,18 +137,9 @@ def plot_rows(project: Project, *revs: str) -> dict[str, dict[str, list]]:
     return {pid: {rev: sorted(r) for rev, r in by.items()} for pid, by in rows.items()}
 
 
-def test_branches_differ_only_where_their_params_do(reproduced_copy, tmp_path):
-    project = reproduced_copy
-    project.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    base = project.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    project.git("checkout", "-q", "-b", "faster-mlp")
-    # A learning rate no other test of the session tries (they share one run-cache): it computes.
-    edit_params(project, lambda p: p["train"]["mlp"].update(lr=0.06))
-    assert ran(project.make_repro()) == MLP_STAGES
-    project.git("add", "-A")
-    project.git("commit", "-qm", "mlp: higher learning rate")
-    project.dvc("push", "--all-branches")
-
+def test_branches_differ_only_where_their_params_do(mlp_experiment, tmp_path):
+    project, base, run = mlp_experiment  # branch faster-mlp: mlp's learning rate, run and committed
+    assert ran(run) == MLP_STAGES
     metrics = json.loads(project.dvc("metrics", "diff", base, "faster-mlp", "--json").stdout)
     assert set(metrics) <= {"metrics/mlp.json", "metrics/deploy/mlp.json"} and metrics["metrics/mlp.json"]
     params = json.loads(project.dvc("params", "diff", base, "faster-mlp", "--json").stdout)
@@ -167,7 +152,7 @@ def test_branches_differ_only_where_their_params_do(reproduced_copy, tmp_path):
     # the plot data of both revisions from the remote by itself.
     fresh = clone(project, tmp_path / "reviewer")
     fresh.git("checkout", "-q", "faster-mlp")
-    fresh.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
+    fresh.dvc("remote", "add", "--local", "-d", "team", str(project.path.parent / "remote"))
     table = fresh.dvc("metrics", "diff", "--all", "--md", base, "faster-mlp").stdout  # the PR-comment one-liner
     assert table.startswith("| Path") and "metrics/mlp.json" in table and "metrics/cnn.json" in table
     assert plot_rows(fresh, base, "faster-mlp") == plots

@@ -28,6 +28,12 @@ from pathlib import Path
 import yaml
 
 
+# What the stages import when they run (inside their functions): imported once here, before the
+# forks, so each stage pays for its work and not for the imports.
+HEAVY = ("torch.export", "torch.export._trace", "torch._dynamo", "torch.onnx", "torch.onnx._internal.exporter._core", "torch.onnx._internal.exporter._compat", "onnxscript", "onnxruntime", "torchvision", "matplotlib.pyplot",
+         "sklearn.metrics", "PIL.Image", "pandas")
+
+
 def commands(project: Path) -> dict[str, tuple[list[str], list[str]]]:
     """Each stage of dvc.lock: its command's words and its outputs (files or folders)."""
     lock = yaml.safe_load((project / "dvc.lock").read_text())
@@ -103,6 +109,8 @@ def _main(project: Path, pristine: Path, stages: list[str]) -> None:
     import stages as package
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"stages.{module.name}")
+    for module in HEAVY:
+        importlib.import_module(module)
     table = commands(project)
     found = {}
     for stage in stages:
