@@ -11,7 +11,7 @@ BIN       := $(CURDIR)/$(VENV)/bin
 # Stage commands say `python`; this makes it the project's interpreter.
 RUN       := PATH="$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)"
 
-.PHONY: repro test test-quick check push pull bench faults setup clean-venv
+.PHONY: repro test test-quick lint deps check push pull bench faults setup clean-venv
 
 setup: $(STAMP)
 
@@ -27,27 +27,37 @@ $(STAMP): pyproject.toml uv.lock Makefile
 	@touch $@
 
 check: $(STAMP)
-	$(RUN) python -m pipeline.check params.yaml
+	$(RUN) python -m pipeline.run.check params.yaml
 
-# `dvc repro` runs one stage at a time; pipeline/parallel.py runs every stage whose inputs are
+# `dvc repro` runs one stage at a time; pipeline/run/parallel.py runs every stage whose inputs are
 # ready at once, each through `dvc repro --single-item`, up to JOBS at a time (default: one per
 # CPU). Same outputs, same dvc.lock. JOBS=1 for one at a time; plain `dvc repro` also works.
 JOBS ?=
 repro: check
-	$(RUN) python -m pipeline.parallel $(if $(JOBS),--jobs $(JOBS))
+	$(RUN) python -m pipeline.run.parallel $(if $(JOBS),--jobs $(JOBS))
 
 # Share what you trained (outputs and the run-cache) with the default remote (REMOTE=<name> for
 # another), so that nobody retrains it: teammates get it with `make pull` or `dvc repro --pull`
 # (see README, "Working as a team"). DVC's output goes to .dvc/tmp/push.log (pull.log); a failure
 # prints one line: how many files, the remote, the reason and the fix.
 push: $(STAMP)
-	$(RUN) python -m pipeline.remote push $(if $(REMOTE),--remote $(REMOTE))
+	$(RUN) python -m pipeline.run.remote push $(if $(REMOTE),--remote $(REMOTE))
 
 pull: $(STAMP)
-	$(RUN) python -m pipeline.remote pull $(if $(REMOTE),--remote $(REMOTE))
+	$(RUN) python -m pipeline.run.remote pull $(if $(REMOTE),--remote $(REMOTE))
 
-# Every test, on every core; each test's duration goes to test-output/durations.tsv.
-test: $(STAMP)
+# Each stage's code deps in dvc.yaml, rewritten from what its script imports (tests/test_dvc_yaml.py
+# fails, naming this command, when they disagree).
+deps: $(STAMP)
+	$(RUN) python -m pipeline.run.deps
+
+# Lint and format checks (ruff, configured in pyproject.toml); `ruff format .` fixes the format.
+lint: $(STAMP)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+# The lint, then every test, on every core; each test's duration goes to test-output/durations.tsv.
+test: lint
 	$(RUN) python -m pytest
 
 # The quick loop while you work: the tests not marked slow (no pipeline build, no real dvc CLI on

@@ -9,18 +9,19 @@ from pathlib import Path
 import torch
 
 from bench.params import BenchParams
-from pipeline.accelerate import Accelerator
-from pipeline.augment import Policy, augment_batch
+from pipeline.data.augment import Policy, augment_batch
 from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
-from pipeline.train import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch
+from pipeline.training.accelerate import Accelerator
+from pipeline.training.loop import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch
 
 
-def accuracy_per_second(P: BenchParams, folder: Path, device: torch.device, target: float = 0.97,
-                        max_epochs: int = 100) -> dict:
+def accuracy_per_second(
+    P: BenchParams, folder: Path, device: torch.device, target: float = 0.97, max_epochs: int = 100
+) -> dict:
+    from pipeline.core.params import MODELS
     from pipeline.data.normalize import channel_stats, make_splits
     from pipeline.data.sources import facts, read_source
-    from pipeline.core.params import MODELS
 
     mnist = facts("mnist", read_source(MODELS.parents[1] / "datasets" / "mnist", "mnist"))
     splits = make_splits(mnist, folder, P.normalize["mnist"])
@@ -31,16 +32,27 @@ def accuracy_per_second(P: BenchParams, folder: Path, device: torch.device, targ
     start = time.perf_counter()
     torch.manual_seed(p.seed)
     acc = Accelerator.for_device(device, P.accelerate, conv=False)
-    model = acc.prepare_model(build_model("mlp", p, {"input_shape": [1, 28, 28], "classes": [str(i) for i in range(10)],
-                                                     "mean": mean, "std": std}))
+    model = acc.prepare_model(
+        build_model(
+            "mlp", p, {"input_shape": [1, 28, 28], "classes": [str(i) for i in range(10)], "mean": mean, "std": std}
+        )
+    )
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     policy = Policy.from_params(P.augment["mnist"])
     gen, shuffle = torch.Generator().manual_seed(0), torch.Generator().manual_seed(p.seed)
     train_d, val_d = acc.place(train), acc.place(val)
     reached, epoch, va = None, 0, {"accuracy": 0.0}
     for epoch in range(1, max_epochs + 1):
-        train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, MULTICLASS,
-                        lambda x: augment_batch(as_float(acc.to_device(x)), policy, gen), autocast=acc.autocast)
+        train_one_epoch(
+            model,
+            train_d,
+            optimizer,
+            p.batch_size,
+            shuffle,
+            MULTICLASS,
+            lambda x: augment_batch(as_float(acc.to_device(x)), policy, gen),
+            autocast=acc.autocast,
+        )
         va = evaluate(model, Split(acc.to_device(val_d.inputs), val_d.labels), 1000)
         if va["accuracy"] >= target:
             reached = time.perf_counter() - start
@@ -53,10 +65,20 @@ def accuracy_per_second(P: BenchParams, folder: Path, device: torch.device, targ
     svc = SVC().fit(x_train, splits["train"].labels)
     svc_fit = time.perf_counter() - svc_start
     svc_acc = float((svc.predict(x_val) == splits["val"].labels).mean())
-    out = {"data": str(folder), "train": len(train), "val": len(val), "target": target,
-           "mlp_seconds_to_target": None if reached is None else round(reached, 2), "mlp_epochs": epoch,
-           "mlp_val_accuracy": round(va["accuracy"], 4), "svc_fit_seconds": round(svc_fit, 2),
-           "svc_val_accuracy": round(svc_acc, 4)}
-    print(f"  mlp: {out['mlp_seconds_to_target']} s to {target:.0%} ({epoch} epochs); SVC fit {svc_fit:.2f} s, "
-          f"val {svc_acc:.2%}", flush=True)
+    out = {
+        "data": str(folder),
+        "train": len(train),
+        "val": len(val),
+        "target": target,
+        "mlp_seconds_to_target": None if reached is None else round(reached, 2),
+        "mlp_epochs": epoch,
+        "mlp_val_accuracy": round(va["accuracy"], 4),
+        "svc_fit_seconds": round(svc_fit, 2),
+        "svc_val_accuracy": round(svc_acc, 4),
+    }
+    print(
+        f"  mlp: {out['mlp_seconds_to_target']} s to {target:.0%} ({epoch} epochs); SVC fit {svc_fit:.2f} s, "
+        f"val {svc_acc:.2%}",
+        flush=True,
+    )
     return out

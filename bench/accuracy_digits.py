@@ -20,11 +20,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.params import load  # noqa: E402
-from pipeline.augment import Policy  # noqa: E402
-from pipeline.checkpoint import load_checkpoint  # noqa: E402
+from pipeline.data.augment import Policy  # noqa: E402
 from pipeline.data.store import load_split, read_info  # noqa: E402
 from pipeline.models import predict  # noqa: E402
-from pipeline.train_images import train_model  # noqa: E402
+from pipeline.training.train import train_model  # noqa: E402
+from pipeline.weights.checkpoint import load_checkpoint  # noqa: E402
 
 
 def main() -> None:
@@ -35,8 +35,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     params = load("params.yaml")
     d = Path(args.data)
-    train, val, test, info = (load_split(d / "train.pt"), load_split(d / "val.pt"), load_split(d / "test.pt"),
-                              read_info(d / "stats.json"))
+    train, val, test, info = (
+        load_split(d / "train.pt"),
+        load_split(d / "val.pt"),
+        load_split(d / "test.pt"),
+        read_info(d / "stats.json"),
+    )
     print(f"digits: {len(train)} train / {len(val)} validation / {len(test)} test images")
     for name in ("mlp", "cnn"):
         accs, secs = [], []
@@ -44,21 +48,36 @@ def main() -> None:
             p = params.train[name].model_copy(update={"seed": seed})
             with tempfile.TemporaryDirectory() as tmp:
                 start = time.perf_counter()
-                train_model(name, p, train, val, info, Policy.from_params(params.augment["digits"]),
-                            f"{tmp}/m.pt", f"{tmp}/l.csv", f"{tmp}/a.csv", params.accelerate)
+                train_model(
+                    name,
+                    p,
+                    train,
+                    val,
+                    info,
+                    Policy.from_params(params.augment["digits"]),
+                    f"{tmp}/m.pt",
+                    f"{tmp}/l.csv",
+                    f"{tmp}/a.csv",
+                    params.accelerate,
+                )
                 secs.append(time.perf_counter() - start)
                 model, _ = load_checkpoint(f"{tmp}/m.pt")
                 accs.append((predict(model, test.inputs, 1000).argmax(1) == test.labels).float().mean().item())
-        print(f"{name}: test accuracy " + ", ".join(f"{a:.4f}" for a in accs)
-              + f" (seeds {args.seeds}); mean {statistics.mean(accs):.4f}, min {min(accs):.4f}; "
-              f"{statistics.mean(secs):.1f} s per training")
+        print(
+            f"{name}: test accuracy "
+            + ", ".join(f"{a:.4f}" for a in accs)
+            + f" (seeds {args.seeds}); mean {statistics.mean(accs):.4f}, min {min(accs):.4f}; "
+            f"{statistics.mean(secs):.1f} s per training"
+        )
     from sklearn.svm import SVC
 
     x = lambda s: s.inputs.flatten(1).float().numpy() / 255  # noqa: E731
     start = time.perf_counter()
     svc = SVC(gamma="scale").fit(np.concatenate([x(train), x(val)]), torch.cat([train.labels, val.labels]).numpy())
     acc = (svc.predict(x(test)) == test.labels.numpy()).mean()
-    print(f"SVC (scikit-learn defaults) on train+validation: test accuracy {acc:.4f} ({time.perf_counter() - start:.2f} s)")
+    print(
+        f"SVC (scikit-learn defaults) on train+validation: test accuracy {acc:.4f} ({time.perf_counter() - start:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

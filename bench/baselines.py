@@ -25,7 +25,11 @@ def split(folder: str):
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
-    needed = [Path("data/processed/breast_cancer"), Path("data/processed/synthetic_reviews"), Path("metrics/logreg.json")]
+    needed = [
+        Path("data/processed/breast_cancer"),
+        Path("data/processed/synthetic_reviews"),
+        Path("metrics/logreg.json"),
+    ]
     if missing := [str(p) for p in needed if not p.exists()]:
         raise SystemExit(f"{', '.join(missing)} not found: run `make repro` first, from the repository root")
     from scipy.sparse import csr_matrix
@@ -37,12 +41,24 @@ def main() -> None:
     x = np.concatenate([train.inputs.numpy(), val.inputs.numpy()])
     y = np.concatenate([train.labels.numpy(), val.labels.numpy()])
     scaler = StandardScaler().fit(x)
-    rows = [("breast cancer, test", "logreg (ours, gradient descent)", metrics["logreg"]["test"]["accuracy"]),
-            ("", "sklearn LogisticRegression", LogisticRegression(max_iter=5000).fit(scaler.transform(x), y)
-             .score(scaler.transform(test.inputs.numpy()), test.labels.numpy())),
-            ("", "perceptron (ours, perceptron trick)", metrics["perceptron"]["test"]["accuracy"]),
-            ("", "sklearn Perceptron", Perceptron(random_state=0).fit(scaler.transform(x), y)
-             .score(scaler.transform(test.inputs.numpy()), test.labels.numpy()))]
+    rows = [
+        ("breast cancer, test", "logreg (ours, gradient descent)", metrics["logreg"]["test"]["accuracy"]),
+        (
+            "",
+            "sklearn LogisticRegression",
+            LogisticRegression(max_iter=5000)
+            .fit(scaler.transform(x), y)
+            .score(scaler.transform(test.inputs.numpy()), test.labels.numpy()),
+        ),
+        ("", "perceptron (ours, perceptron trick)", metrics["perceptron"]["test"]["accuracy"]),
+        (
+            "",
+            "sklearn Perceptron",
+            Perceptron(random_state=0)
+            .fit(scaler.transform(x), y)
+            .score(scaler.transform(test.inputs.numpy()), test.labels.numpy()),
+        ),
+    ]
     train, val, test = split("data/processed/synthetic_reviews")
     vocab = 2 + len(json.load(open("data/processed/synthetic_reviews/vocab.json"))["words"])
 
@@ -52,8 +68,10 @@ def main() -> None:
         return csr_matrix(counts)
 
     words = LogisticRegression(max_iter=5000).fit(bag(train), train.labels.numpy())
-    rows += [("synthetic reviews, test", "sentiment LSTM (ours)", metrics["sentiment"]["test"]["accuracy"]),
-             ("", "bag-of-words LogisticRegression", words.score(bag(test), test.labels.numpy()))]
+    rows += [
+        ("synthetic reviews, test", "sentiment LSTM (ours)", metrics["sentiment"]["test"]["accuracy"]),
+        ("", "bag-of-words LogisticRegression", words.score(bag(test), test.labels.numpy())),
+    ]
     print(f"{'data':<24} {'model':<38} {'accuracy':>8}")
     for data, model, acc in rows:
         print(f"{data:<24} {model:<38} {acc:8.4f}")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import torch
 
+from bench.params import BenchParams
 from bench.report import variant_of
 from bench.throughput import rate
-from bench.params import BenchParams
-from pipeline.accelerate import Accelerator
+from pipeline.training.accelerate import Accelerator
 
 
 def mlp_layers(P: BenchParams, in_features: int = 784) -> list[tuple[int, int]]:
@@ -23,8 +23,9 @@ def train_flops_per_sample(layers: list[tuple[int, int]]) -> int:
     return sum(2 * i * o * (2 if k == 0 else 3) for k, (i, o) in enumerate(layers))
 
 
-def matmul_gflops(layers: list[tuple[int, int]], batch: int, device: torch.device, dtype: torch.dtype,
-                  seconds: float) -> float:
+def matmul_gflops(
+    layers: list[tuple[int, int]], batch: int, device: torch.device, dtype: torch.dtype, seconds: float
+) -> float:
     """The same matrix products as one training step of the MLP (forward, weight and input
     gradients), run bare: the machine's limit for this shape."""
     gen = torch.Generator().manual_seed(0)
@@ -57,11 +58,21 @@ def limit(P: BenchParams, rows: list[dict], device: torch.device, seconds: float
             continue
         achieved = row["samples_per_s"] * flops / 1e9
         ceiling = matmul_gflops(layers, row["batch"], device, dtype, seconds)
-        out.append({"batch": row["batch"], "dtype": str(dtype).removeprefix("torch."),
-                    "flops_per_sample": flops, "achieved_gflops": round(achieved, 2),
-                    "matmul_gflops": round(ceiling, 2), "fraction": round(achieved / ceiling, 3)})
-        print(f"  mlp batch {row['batch']}: {achieved:.1f} GFLOP/s training, {ceiling:.1f} bare matmul "
-              f"-> {achieved / ceiling:.0%}", flush=True)
+        out.append(
+            {
+                "batch": row["batch"],
+                "dtype": str(dtype).removeprefix("torch."),
+                "flops_per_sample": flops,
+                "achieved_gflops": round(achieved, 2),
+                "matmul_gflops": round(ceiling, 2),
+                "fraction": round(achieved / ceiling, 3),
+            }
+        )
+        print(
+            f"  mlp batch {row['batch']}: {achieved:.1f} GFLOP/s training, {ceiling:.1f} bare matmul "
+            f"-> {achieved / ceiling:.0%}",
+            flush=True,
+        )
     return out
 
 
@@ -75,13 +86,20 @@ def peak_matmul_tflops(device: torch.device, seconds: float, n: int = 8192) -> d
         return 1
 
     products = rate(product, seconds, device)
-    tflops = products * 2 * n ** 3 / 1e12
+    tflops = products * 2 * n**3 / 1e12
     print(f"  bf16 matmul {n}x{n}x{n}: {tflops:.0f} TFLOP/s", flush=True)
     return {"n": n, "dtype": "bfloat16", "tflops": round(tflops, 1)}
 
 
 def against_ceiling(rows: list[dict], ceiling: dict) -> list[dict]:
     """Each throughput row's achieved TFLOP/s over the bf16 ceiling."""
-    return [{"model": r["model"], "batch": r["batch"], "achieved_tflops": round(r["achieved_gflops"] / 1e3, 3),
-             "ceiling_tflops": ceiling["tflops"], "fraction": round(r["achieved_gflops"] / 1e3 / ceiling["tflops"], 5)}
-            for r in rows]
+    return [
+        {
+            "model": r["model"],
+            "batch": r["batch"],
+            "achieved_tflops": round(r["achieved_gflops"] / 1e3, 3),
+            "ceiling_tflops": ceiling["tflops"],
+            "fraction": round(r["achieved_gflops"] / 1e3 / ceiling["tflops"], 5),
+        }
+        for r in rows
+    ]

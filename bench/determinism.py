@@ -6,7 +6,7 @@ time per run and whether the weights came out byte-identical across the thread c
 
 - default: all cores, oneDNN on (PyTorch's defaults);
 - oneDNN off: torch.backends.mkldnn.enabled = False;
-- deterministic: what `runtime.deterministic` does on a CPU (pipeline/runtime.py).
+- deterministic: what `runtime.deterministic` does on a CPU (pipeline/training/runtime.py).
 
     python bench/determinism.py
 """
@@ -25,7 +25,7 @@ import hashlib, logging, sys, tempfile, time
 sys.path.insert(0, ".")
 import torch
 from bench.params import load
-from pipeline.runtime import configure
+from pipeline.training.runtime import configure
 from pipeline.schema.runtime import RuntimeParams
 threads, setting, family = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 torch.set_num_threads(threads)
@@ -42,19 +42,19 @@ start = time.perf_counter()
 with tempfile.TemporaryDirectory() as t:
     out = (f"{t}/m.pt", f"{t}/l.csv", f"{t}/a.csv")
     if family in ("mlp", "cnn"):
-        from pipeline.augment import Policy
-        from pipeline.train_images import train_model
+        from pipeline.data.augment import Policy
+        from pipeline.training.train import train_model
         d = "data/processed/digits/"
         train_model(family, P.train[family].model_copy(update={"epochs": 3, "patience": 9}), load_split(d + "train.pt"),
                     load_split(d + "val.pt"), read_info(d + "stats.json"), Policy.from_params(P.augment["digits"]), *out,
                     P.accelerate)
     elif family == "charrnn":
-        from pipeline.charrnn import train_charrnn
+        from pipeline.training.charrnn import train_charrnn
         tok = load_torch("data/processed/pydoc/tokens.pt")
         train_charrnn("c", P.charrnn["charrnn"].model_copy(update={"epochs": 1}), tok,
                       read_json("data/processed/pydoc/vocab.json"), *out)
     else:
-        from pipeline.sentiment import train_sentiment
+        from pipeline.training.sentiment import train_sentiment
         d = "data/processed/synthetic_reviews/"
         train_sentiment("s", P.sentiment["sentiment"].model_copy(update={"epochs": 2}), load_split(d + "train.pt"),
                         load_split(d + "val.pt"), read_json(d + "vocab.json"), *out)
@@ -65,8 +65,13 @@ print(f"{time.perf_counter() - start:.2f} {digest}")
 
 
 def run(threads: int, setting: str, family: str) -> tuple[float, str]:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(threads), setting, family], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(threads), setting, family],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     return float(out[0]), out[1]
 
 

@@ -29,11 +29,21 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.faults_make import (delete, disk_full, file_edit, no_fault, no_run_cache, params_edit,  # noqa: E402
-                               set_key, typo_label_map, uncached, zero_middle)
-from tests.helpers.project import Project, make_project, shrink, tool_env  # noqa: E402
+from bench.faults_make import (  # noqa: E402
+    delete,
+    disk_full,
+    file_edit,
+    no_fault,
+    no_run_cache,
+    params_edit,
+    set_key,
+    typo_label_map,
+    uncached,
+    zero_middle,
+)
 from pipeline.core.params import read_yaml  # noqa: E402
-from pipeline.progress import LOGS  # noqa: E402  (what make repro writes each time: not a result)
+from pipeline.run.progress import LOGS  # noqa: E402  (what make repro writes each time: not a result)
+from tests.helpers.project import Project, make_project, shrink, tool_env  # noqa: E402
 
 SKIP = {".git", ".dvc/cache", ".dvc/tmp", ".dvc/config.local", "__pycache__", ".hypothesis", LOGS.as_posix()}
 
@@ -44,11 +54,11 @@ class Result:
     exit: int | None
     first: str
     traceback: bool
-    outside: list[str] = field(default_factory=list)   # changed files that are not the stage's outputs
-    missing: list[str] = field(default_factory=list)   # outputs not in the workspace as recorded, recoverable
-    lost: list[str] = field(default_factory=list)      # outputs gone and in neither DVC's cache nor git
-    recorded: bool = False                              # dvc.lock or the run-cache took something
-    rerun: bool | None = None                           # same bytes after a plain rerun
+    outside: list[str] = field(default_factory=list)  # changed files that are not the stage's outputs
+    missing: list[str] = field(default_factory=list)  # outputs not in the workspace as recorded, recoverable
+    lost: list[str] = field(default_factory=list)  # outputs gone and in neither DVC's cache nor git
+    recorded: bool = False  # dvc.lock or the run-cache took something
+    rerun: bool | None = None  # same bytes after a plain rerun
 
 
 def snapshot(root: Path) -> dict[str, str]:
@@ -92,16 +102,17 @@ def stage_outputs(proj: Project, stage: str | None) -> set[str]:
 
 # --- the commands a user runs -------------------------------------------------------------
 
+
 def cmd(proj: Project, args: list[str], timeout: float = 900, **kw) -> tuple[int, str]:
     proc = subprocess.run(args, cwd=proj.path, env=tool_env(), capture_output=True, text=True, timeout=timeout, **kw)
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def check(proj: Project) -> tuple[int, str]:
-    return cmd(proj, [sys.executable, "-m", "pipeline.check", "params.yaml"])
+    return cmd(proj, [sys.executable, "-m", "pipeline.run.check", "params.yaml"])
 
 
-SCHEDULER = [sys.executable, "-m", "pipeline.parallel", "--jobs", "2"]  # what `make repro` runs after its check
+SCHEDULER = [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"]  # what `make repro` runs after its check
 
 
 def repro(proj: Project) -> tuple[int, str]:
@@ -133,16 +144,24 @@ def _default_sigint() -> None:
 def killed(pattern: str, sig: int, after: float, target: str = "stage") -> Callable[[Project], tuple[int, str]]:
     """`make repro` with a signal sent `after` seconds into the process matching `pattern` (a stage's
     command line), or to the scheduler itself (target="scheduler")."""
+
     def go(proj: Project) -> tuple[int, str]:
-        proc = subprocess.Popen(SCHEDULER, cwd=proj.path, env=tool_env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint)
+        proc = subprocess.Popen(
+            SCHEDULER,
+            cwd=proj.path,
+            env=tool_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=_default_sigint,
+        )
         deadline = time.monotonic() + 300
         while not (pids := [p for p in _pids(pattern) if p != proc.pid]) and proc.poll() is None:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         time.sleep(after)
-        for pid in ([proc.pid] if target == "scheduler" else pids):
+        for pid in [proc.pid] if target == "scheduler" else pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
         out = proc.communicate(timeout=600)[0]
@@ -150,20 +169,25 @@ def killed(pattern: str, sig: int, after: float, target: str = "stage") -> Calla
             waited = time.monotonic()
             while (orphans := _pids(pattern)) and time.monotonic() - waited < 10:
                 time.sleep(0.1)
-            note = (f"stages still running 10 s after the scheduler's {signal.Signals(sig).name}: {len(orphans)}"
-                    if orphans else f"its stages ended {time.monotonic() - waited:.1f} s after it")
+            note = (
+                f"stages still running 10 s after the scheduler's {signal.Signals(sig).name}: {len(orphans)}"
+                if orphans
+                else f"its stages ended {time.monotonic() - waited:.1f} s after it"
+            )
             out = f"killed: {note}\n{out}" if sig == signal.SIGKILL else f"{out}\n{note}\n"
             for pid in orphans:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
         return proc.returncode, out
+
     return go
 
 
 def twice(proj: Project) -> tuple[int, str]:
     """Two `make repro` at once: the second's exit and message."""
-    first = subprocess.Popen(SCHEDULER, cwd=proj.path, env=tool_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        SCHEDULER, cwd=proj.path, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(2)
     code, out = repro(proj)
     first.wait(timeout=600)
@@ -175,10 +199,11 @@ def remote(action: str, url: str) -> Callable[[Project], tuple[int, str]]:
         config = (proj.path / ".dvc" / "config").read_bytes()
         proj.dvc("remote", "add", "--local", "-f", "-d", "faults", url)
         try:
-            return cmd(proj, [sys.executable, "-m", "pipeline.remote", action])
+            return cmd(proj, [sys.executable, "-m", "pipeline.run.remote", action])
         finally:
             (proj.path / ".dvc" / "config").write_bytes(config)
             (proj.path / ".dvc" / "config.local").unlink(missing_ok=True)
+
     return go
 
 
@@ -186,42 +211,63 @@ def remote(action: str, url: str) -> Callable[[Project], tuple[int, str]]:
 class Case:
     fault: Callable[[Project], Callable[[], None]]
     run: Callable[[Project], tuple[int, str]]
-    stage: str | None = None   # whose outputs may change
-    legit: bool = False        # another run's own results change the workspace (two make repro at once)
+    stage: str | None = None  # whose outputs may change
+    legit: bool = False  # another run's own results change the workspace (two make repro at once)
 
 
 CASES: dict[str, Case] = {
     "params: label_map value typo": Case(params_edit(typo_label_map), check),
-    "params: prime char not in corpus": Case(params_edit(set_key("sample", "charrnn", "prime", value="Über ")), repro,
-                                             "evaluate_charrnn@charrnn"),
+    "params: prime char not in corpus": Case(
+        params_edit(set_key("sample", "charrnn", "prime", value="Über ")), repro, "evaluate_charrnn@charrnn"
+    ),
     "params: seed -1": Case(params_edit(set_key("train", "mlp", "seed", value=-1)), check),
     "params: hidden 1e9": Case(params_edit(set_key("train", "mlp", "hidden", value=[1000000000, 512])), check),
     "params: model entry removed": Case(params_edit(delete("train", "mlp")), check),
-    "params: val_fraction 0.001": Case(params_edit(set_key("normalize", "digits", "val_fraction", value=0.001)),
-                                       repro, "normalize@digits"),
-    "params: bad style.content_layer": Case(params_edit(set_key("style", "style", "content_layer", value="conv9_9")),
-                                            check),
-    "data: zeroed bytes in train.pt": Case(file_edit("data/processed/digits/train.pt", zero_middle),
-                                           dvc_single("train@mlp"), "train@mlp"),
-    "data: garbled model.pt": Case(file_edit("models/mlp/model.pt", zero_middle), dvc_single("evaluate@mlp"),
-                                   "evaluate@mlp"),
-    "data: truncated raw .gz": Case(file_edit("data/raw/digits/digits.csv.gz", lambda b: b[: len(b) // 2]),
-                                    dvc_single("normalize@digits"), "normalize@digits"),
-    "disk full (ENOSPC) in normalize": Case(disk_full("data/processed/digits/train.pt"),
-                                            dvc_single("normalize@digits"), "normalize@digits"),
-    "kill -9 of a stage (training)": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
-                                          killed("stages.train mlp", signal.SIGKILL, 1.5), "train@mlp"),
-    "kill -9 of a stage (export)": Case(no_run_cache("exports/mlp/model.onnx"),
-                                        killed("stages.export mlp", signal.SIGKILL, 0.8), "export@mlp"),
-    "kill -9 of the scheduler": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
-                                     killed("stages.train mlp", signal.SIGKILL, 1.0, "scheduler"), "train@mlp"),
-    "Ctrl-C of make repro": Case(params_edit(set_key("train", "mlp", "epochs", value=3)),
-                                 killed("stages.train mlp", signal.SIGINT, 1.0, "scheduler"), "train@mlp"),
-    "two make repro at once": Case(params_edit(set_key("train", "mlp", "epochs", value=3)), twice, "train@mlp",
-                                   legit=True),
+    "params: val_fraction 0.001": Case(
+        params_edit(set_key("normalize", "digits", "val_fraction", value=0.001)), repro, "normalize@digits"
+    ),
+    "params: bad style.content_layer": Case(
+        params_edit(set_key("style", "style", "content_layer", value="conv9_9")), check
+    ),
+    "data: zeroed bytes in train.pt": Case(
+        file_edit("data/processed/digits/train.pt", zero_middle), dvc_single("train@mlp"), "train@mlp"
+    ),
+    "data: garbled model.pt": Case(
+        file_edit("models/mlp/model.pt", zero_middle), dvc_single("evaluate@mlp"), "evaluate@mlp"
+    ),
+    "data: truncated raw .gz": Case(
+        file_edit("data/raw/digits/digits.csv.gz", lambda b: b[: len(b) // 2]),
+        dvc_single("normalize@digits"),
+        "normalize@digits",
+    ),
+    "disk full (ENOSPC) in normalize": Case(
+        disk_full("data/processed/digits/train.pt"), dvc_single("normalize@digits"), "normalize@digits"
+    ),
+    "kill -9 of a stage (training)": Case(
+        params_edit(set_key("train", "mlp", "epochs", value=3)),
+        killed("stages.train mlp", signal.SIGKILL, 1.5),
+        "train@mlp",
+    ),
+    "kill -9 of a stage (export)": Case(
+        no_run_cache("exports/mlp/model.onnx"), killed("stages.export mlp", signal.SIGKILL, 0.8), "export@mlp"
+    ),
+    "kill -9 of the scheduler": Case(
+        params_edit(set_key("train", "mlp", "epochs", value=3)),
+        killed("stages.train mlp", signal.SIGKILL, 1.0, "scheduler"),
+        "train@mlp",
+    ),
+    "Ctrl-C of make repro": Case(
+        params_edit(set_key("train", "mlp", "epochs", value=3)),
+        killed("stages.train mlp", signal.SIGINT, 1.0, "scheduler"),
+        "train@mlp",
+    ),
+    "two make repro at once": Case(
+        params_edit(set_key("train", "mlp", "epochs", value=3)), twice, "train@mlp", legit=True
+    ),
     "push to an unwritable remote": Case(no_fault, remote("push", "/etc/hostname/remote")),
-    "pull from an unreachable remote": Case(uncached("models/mlp/model.pt"), remote("pull", "http://127.0.0.1:9/remote"),
-                                            "train@mlp"),
+    "pull from an unreachable remote": Case(
+        uncached("models/mlp/model.pt"), remote("pull", "http://127.0.0.1:9/remote"), "train@mlp"
+    ),
 }
 
 
@@ -235,7 +281,7 @@ def try_case(proj: Project, name: str, case: Case) -> Result:
     res = Result(name, code, first_error(out), "Traceback (most recent call last)" in out)
     if res.traceback:
         at = out.index("Traceback (most recent call last)")
-        print(f"{name}: a traceback:\n{out[max(0, at - 300):at + 2500]}", file=sys.stderr)
+        print(f"{name}: a traceback:\n{out[max(0, at - 300) : at + 2500]}", file=sys.stderr)
     mine = [k for k in set(before) | set(after) if any(k == o or k.startswith(o + "/") for o in own)]
     if case.legit:  # the first run's own results are no harm; what the second did is
         res.first += " (the first run went on and recorded its results)"
@@ -257,13 +303,18 @@ def try_case(proj: Project, name: str, case: Case) -> Result:
 
 
 def table(results: list[Result]) -> str:
-    rows = ["| case | exit | first line of the message | traceback | stage's outputs afterwards | outside changed "
-            "| lost | wrong result recorded | rerun: same bytes |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| case | exit | first line of the message | traceback | stage's outputs afterwards | outside changed "
+        "| lost | wrong result recorded | rerun: same bytes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         outputs = f"{len(r.missing)} missing until the next run (in the cache or git)" if r.missing else "as recorded"
-        rows.append(f"| {r.case} | {r.exit} | {r.first.replace('|', '/')} | {'YES' if r.traceback else 'no'} | "
-                    f"{outputs} | {', '.join(r.outside) or 'none'} | {', '.join(r.lost) or 'none'} | "
-                    f"{'YES' if r.recorded else 'no'} | {'yes' if r.rerun else 'NO'} |")
+        rows.append(
+            f"| {r.case} | {r.exit} | {r.first.replace('|', '/')} | {'YES' if r.traceback else 'no'} | "
+            f"{outputs} | {', '.join(r.outside) or 'none'} | {', '.join(r.lost) or 'none'} | "
+            f"{'YES' if r.recorded else 'no'} | {'yes' if r.rerun else 'NO'} |"
+        )
     return "\n".join(rows)
 
 
@@ -275,15 +326,21 @@ def inputs_and_params(examples: int) -> tuple[list[str], bool]:
         rows = faults_inputs.run_cases(tmp)
     print("\n| input file | format | error | first line of the message |\n|---|---|---|---|")
     for r in rows:
-        print(f"| {r['case']} | {r['format']} | {r['error'] or 'NONE: read as if good'} | "
-              f"{r['message'][:140].replace('|', '/')} |")
+        print(
+            f"| {r['case']} | {r['format']} | {r['error'] or 'NONE: read as if good'} | "
+            f"{r['message'][:140].replace('|', '/')} |"
+        )
     fuzz, resolved = params_fuzz.run(examples), params_fuzz.run(max(1, examples // 10), dvc=True)
     ok = all(r["clear"] for r in rows) and fuzz.unclear + fuzz.crashes + resolved.unclear + resolved.crashes == 0
-    return [f"input files: {len(rows)}; clear errors: {sum(r['clear'] for r in rows)}; tracebacks: "
-            f"{sum(r['traceback'] for r in rows)}; read as if good: {sum(r['error'] is None for r in rows)}",
-            *(f"params.yaml fuzzing (hypothesis{how}): {f.cases} cases; valid {f.valid}, clear errors {f.clear}, "
-              f"unclear {f.unclear}, crashes {f.crashes}" for how, f in (("", fuzz), (", dvc.yaml resolved", resolved)))
-            ], ok
+    return [
+        f"input files: {len(rows)}; clear errors: {sum(r['clear'] for r in rows)}; tracebacks: "
+        f"{sum(r['traceback'] for r in rows)}; read as if good: {sum(r['error'] is None for r in rows)}",
+        *(
+            f"params.yaml fuzzing (hypothesis{how}): {f.cases} cases; valid {f.valid}, clear errors {f.clear}, "
+            f"unclear {f.unclear}, crashes {f.crashes}"
+            for how, f in (("", fuzz), (", dvc.yaml resolved", resolved))
+        ),
+    ], ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -312,19 +369,28 @@ def main(argv: list[str] | None = None) -> int:
             results.append(try_case(proj, name, case))
             print(f"{name}: {time.perf_counter() - began:.0f} s", flush=True)
     print(table(results))
-    summary = [f"stage and process cases: {len(results)}; clear errors: "
-               f"{sum(r.exit not in (0, None) and not r.traceback for r in results)}; tracebacks: "
-               f"{sum(r.traceback for r in results)}; outputs lost: {sum(bool(r.lost) for r in results)}; outputs "
-               f"missing until the next run: {sum(bool(r.missing) for r in results)}; "
-               f"outside changed: {sum(bool(r.outside) for r in results)}; wrong results recorded: "
-               f"{sum(r.recorded for r in results)}; reruns not the same bytes: {sum(not r.rerun for r in results)}"]
+    summary = [
+        f"stage and process cases: {len(results)}; clear errors: "
+        f"{sum(r.exit not in (0, None) and not r.traceback for r in results)}; tracebacks: "
+        f"{sum(r.traceback for r in results)}; outputs lost: {sum(bool(r.lost) for r in results)}; outputs "
+        f"missing until the next run: {sum(bool(r.missing) for r in results)}; "
+        f"outside changed: {sum(bool(r.outside) for r in results)}; wrong results recorded: "
+        f"{sum(r.recorded for r in results)}; reruns not the same bytes: {sum(not r.rerun for r in results)}"
+    ]
     ok = True
     if not args.only:
         lines, ok = inputs_and_params(args.fuzz_examples)
         summary += lines
     print("\n".join(summary))
-    return 0 if ok and all(r.exit != 0 and not r.traceback and not r.lost and not r.outside and not r.recorded and r.rerun
-                    for r in results) else 1
+    return (
+        0
+        if ok
+        and all(
+            r.exit != 0 and not r.traceback and not r.lost and not r.outside and not r.recorded and r.rerun
+            for r in results
+        )
+        else 1
+    )
 
 
 if __name__ == "__main__":

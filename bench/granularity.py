@@ -38,8 +38,12 @@ def stale_stages(repo: Path) -> set[str]:
     if proc.returncode != 0:
         raise SystemExit(f"dvc status failed in {repo}:\n{proc.stderr}")
     status = json.loads(proc.stdout or "{}")
-    return {stage for stage, changes in status.items() if not stage.endswith(".dvc")
-            and any(_modified(c.get("changed deps", {})) for c in changes if isinstance(c, dict))}
+    return {
+        stage
+        for stage, changes in status.items()
+        if not stage.endswith(".dvc")
+        and any(_modified(c.get("changed deps", {})) for c in changes if isinstance(c, dict))
+    }
 
 
 def _modified(deps: dict) -> bool:
@@ -48,8 +52,7 @@ def _modified(deps: dict) -> bool:
 
 
 def all_stages(repo: Path) -> set[str]:
-    proc = subprocess.run([dvc(), "stage", "list", "--name-only"], cwd=repo, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run([dvc(), "stage", "list", "--name-only"], cwd=repo, capture_output=True, text=True, check=True)
     return set(proc.stdout.split())
 
 
@@ -60,8 +63,10 @@ def measure(repo: Path) -> list[dict]:
         files += sorted(p for p in datasets.rglob("*") if p.is_file())
     baseline = stale_stages(repo)
     if baseline:
-        raise SystemExit(f"the committed dvc.lock is out of date with the code ({len(baseline)} stages stale); "
-                         "run `make repro` and commit dvc.lock first")
+        raise SystemExit(
+            f"the committed dvc.lock is out of date with the code ({len(baseline)} stages stale); "
+            "run `make repro` and commit dvc.lock first"
+        )
     rows = []
     for path in files:
         original = path.read_bytes()
@@ -71,8 +76,14 @@ def measure(repo: Path) -> list[dict]:
             stale = stale_stages(repo)
         finally:
             path.write_bytes(original)
-        rows.append({"file": str(path.relative_to(repo)), "lines": original.count(b"\n"), "stages": len(stale),
-                     "which": sorted(stale)})
+        rows.append(
+            {
+                "file": str(path.relative_to(repo)),
+                "lines": original.count(b"\n"),
+                "stages": len(stale),
+                "which": sorted(stale),
+            }
+        )
         print(f"{rows[-1]['file']:<42} {rows[-1]['lines']:>5} lines  {len(stale):>3} stages", flush=True)
     return rows
 
@@ -85,8 +96,10 @@ def main() -> int:
         repo = Path(tmp) / "repo"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
         total = len(all_stages(repo))
-        print(f"HEAD {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=repo, capture_output=True, text=True).stdout.strip()}: "
-              f"{total} stages\n")
+        print(
+            f"HEAD {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=repo, capture_output=True, text=True).stdout.strip()}: "
+            f"{total} stages\n"
+        )
         rows = measure(repo)
     everything = [r for r in rows if r["stages"] == total]
     print(f"\nfiles that rerun all {total} stages: {len(everything)}, {sum(r['lines'] for r in everything)} lines")

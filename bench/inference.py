@@ -28,6 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from pipeline.core.errors import CppError
+
 ROOT = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))  # run as a script: `bench.` and `pipeline.` import from the root
@@ -43,8 +45,13 @@ def classifiers(exports: Path) -> list[str]:
     """Export folders of classifiers (model.ts and metadata.json; not the character model)."""
     if not exports.is_dir():
         return []
-    return sorted(p.name for p in exports.iterdir() if (p / "model.ts").is_file() and (p / "metadata.json").is_file()
-                  and json.loads((p / "metadata.json").read_text()).get("arch") != "charrnn")
+    return sorted(
+        p.name
+        for p in exports.iterdir()
+        if (p / "model.ts").is_file()
+        and (p / "metadata.json").is_file()
+        and json.loads((p / "metadata.json").read_text()).get("arch") != "charrnn"
+    )
 
 
 def example_inputs(meta: dict[str, Any], batch: int, seed: int = 0) -> np.ndarray:
@@ -60,8 +67,9 @@ def example_inputs(meta: dict[str, Any], batch: int, seed: int = 0) -> np.ndarra
     return x.astype(inp["dtype"])
 
 
-def median_calls(calls: dict[str, Callable[[], Any]], seconds: float, rounds: int = 5,
-                 warmup: int = 5) -> dict[str, float]:
+def median_calls(
+    calls: dict[str, Callable[[], Any]], seconds: float, rounds: int = 5, warmup: int = 5
+) -> dict[str, float]:
     """Median seconds of one call of each of `calls`, every call timed on its own, about `seconds`
     each. They take turns, `rounds` windows each, so a busy moment of the shared machine hits all of
     them alike; `warmup` calls first (TorchScript's executor optimizes its graph in the first calls)."""
@@ -94,23 +102,36 @@ def cpp_seconds(binary: Path, model_ts: Path, x: np.ndarray, repeat: int, thread
     """`course_model bench`: the median of `repeat` timed calls after one warm-up, in C++."""
     from pipeline.core.io import save_torch
 
-    lib = str(Path(torch.__file__).resolve().parent / "lib")  # as pipeline.cpp runs it
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                        "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [lib, os.environ.get("LD_LIBRARY_PATH")]))}
+    lib = str(Path(torch.__file__).resolve().parent / "lib")  # as pipeline.deployment.cpp runs it
+    env = os.environ | {
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [lib, os.environ.get("LD_LIBRARY_PATH")])),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         save_torch(torch.from_numpy(x), Path(tmp) / "inputs.pt")
-        done = subprocess.run([str(binary), "bench", str(model_ts), str(Path(tmp) / "inputs.pt"), "--repeat",
-                               str(repeat)], capture_output=True, text=True, env=env)
+        done = subprocess.run(
+            [str(binary), "bench", str(model_ts), str(Path(tmp) / "inputs.pt"), "--repeat", str(repeat)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
     if done.returncode != 0:
         raise RuntimeError(f"{binary} bench {model_ts} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     return float(done.stdout.split()[-1])
 
 
-def model_rows(export: Path, checkpoint: Path, binary: Path | None, threads: int, seconds: float,
-               batches: tuple[int, ...] = BATCHES) -> list[dict]:
+def model_rows(
+    export: Path,
+    checkpoint: Path,
+    binary: Path | None,
+    threads: int,
+    seconds: float,
+    batches: tuple[int, ...] = BATCHES,
+) -> list[dict]:
     """One row per batch size: seconds per call, samples/s and speed against eager, per runtime
     (None where a runtime has no model file or no program)."""
-    from pipeline.checkpoint import load_checkpoint
+    from pipeline.weights.checkpoint import load_checkpoint
 
     meta = json.loads((export / "metadata.json").read_text())
     eager = load_checkpoint(checkpoint)[0].eval() if checkpoint.is_file() else None
@@ -134,13 +155,26 @@ def model_rows(export: Path, checkpoint: Path, binary: Path | None, threads: int
             repeat = max(5, min(20000, round(seconds / s["torchscript"])))
             s["cpp"] = cpp_seconds(binary, export / "model.ts", x, repeat, threads)
         base = s["eager"]
-        rows.append({"model": export.name, "input": f"({batch}, {', '.join(map(str, x.shape[1:]))}) {x.dtype}",
-                     "batch": batch, "seconds_per_call": s,
-                     "samples_per_s": {k: None if v is None else round(batch / v, 1) for k, v in s.items()},
-                     "vs_eager": {k: None if v is None or base is None else round(base / v, 2) for k, v in s.items()}})
-        print("  " + f"{export.name}, batch {batch}: " + ", ".join(
-            f"{k} {v * 1e6:,.0f} µs" + (f" ({base / v:.1f}×)" if base and k != "eager" else "")
-            for k, v in s.items() if v is not None), flush=True)
+        rows.append(
+            {
+                "model": export.name,
+                "input": f"({batch}, {', '.join(map(str, x.shape[1:]))}) {x.dtype}",
+                "batch": batch,
+                "seconds_per_call": s,
+                "samples_per_s": {k: None if v is None else round(batch / v, 1) for k, v in s.items()},
+                "vs_eager": {k: None if v is None or base is None else round(base / v, 2) for k, v in s.items()},
+            }
+        )
+        print(
+            "  "
+            + f"{export.name}, batch {batch}: "
+            + ", ".join(
+                f"{k} {v * 1e6:,.0f} µs" + (f" ({base / v:.1f}×)" if base and k != "eager" else "")
+                for k, v in s.items()
+                if v is not None
+            ),
+            flush=True,
+        )
     return rows
 
 
@@ -149,7 +183,7 @@ def course_model_binary(build_dir: Path) -> tuple[Path | None, str]:
     built = ROOT / "build" / "course_model"
     if built.is_file() and os.access(built, os.X_OK):
         return built, str(built.relative_to(ROOT))
-    from pipeline.cpp import CppError, build
+    from pipeline.deployment.cpp import build
 
     try:
         return build(ROOT / "cpp", build_dir / "course_model"), "cpp/ built for this run"
@@ -193,8 +227,9 @@ def predict_command() -> Path | None:
 
 def imports_torch(command: list[str]) -> bool:
     """Whether the Python command imports torch (any torch module), from `python -X importtime`."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *command], cwd=ROOT, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", *command], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     names = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")]
     return any(n == "torch" or n.startswith("torch.") for n in names)
 
@@ -206,16 +241,26 @@ def cold_predict(export: Path, runs: int = 3) -> dict:
     predict = predict_command()
     if predict is None:
         return {"skipped": "no `predict` command in the environment (make setup installs it)"}
-    from pipeline.predict import image_prepare
+    from pipeline.deployment.predict import image_prepare
 
     meta = json.loads((export / "metadata.json").read_text())
     mode, (height, width) = image_prepare(meta)
     with tempfile.TemporaryDirectory() as tmp:
         image = gradient_png(Path(tmp) / "gradient.png")
-        commands = {"predict_onnx": [str(predict), str(export), str(image)],
-                    "predict_torch": [str(predict), "--runtime", "torch", str(export), str(image)],
-                    "plain_torch": [sys.executable, "-c", PLAIN_TORCH, str(export / "model.ts"), str(image), mode,
-                                    str(height), str(width)]}
+        commands = {
+            "predict_onnx": [str(predict), str(export), str(image)],
+            "predict_torch": [str(predict), "--runtime", "torch", str(export), str(image)],
+            "plain_torch": [
+                sys.executable,
+                "-c",
+                PLAIN_TORCH,
+                str(export / "model.ts"),
+                str(image),
+                mode,
+                str(height),
+                str(width),
+            ],
+        }
         times: dict[str, list[float]] = {k: [] for k in commands}
         top: dict[str, str] = {}
         for round_ in range(runs + 1):
@@ -231,15 +276,26 @@ def cold_predict(export: Path, runs: int = 3) -> dict:
                     times[name].append(elapsed)
                 else:  # the top class each one found: the three do the same job
                     out = done.stdout.strip()
-                    top[name] = (meta["classes"][json.loads(out)[0]] if name == "plain_torch"
-                                 else out.removeprefix(f"{image}: ").split(" (")[0])
+                    top[name] = (
+                        meta["classes"][json.loads(out)[0]]
+                        if name == "plain_torch"
+                        else out.removeprefix(f"{image}: ").split(" (")[0]
+                    )
         onnx_torch = imports_torch(commands["predict_onnx"])
-    result = {"model": export.name, "image": "a generated 64x64 RGB gradient PNG", "runs": runs,
-              **{f"{k}_s": round(statistics.median(v), 3) for k, v in times.items()},
-              "predict_onnx_imports_torch": onnx_torch, "top_class": top}
-    print(f"  cold predict ({export.name}, one image): ONNX Runtime {result['predict_onnx_s']:.2f} s "
-          f"(imports torch: {'yes' if onnx_torch else 'no'}), --runtime torch {result['predict_torch_s']:.2f} s, "
-          f"plain torch script {result['plain_torch_s']:.2f} s", flush=True)
+    result = {
+        "model": export.name,
+        "image": "a generated 64x64 RGB gradient PNG",
+        "runs": runs,
+        **{f"{k}_s": round(statistics.median(v), 3) for k, v in times.items()},
+        "predict_onnx_imports_torch": onnx_torch,
+        "top_class": top,
+    }
+    print(
+        f"  cold predict ({export.name}, one image): ONNX Runtime {result['predict_onnx_s']:.2f} s "
+        f"(imports torch: {'yes' if onnx_torch else 'no'}), --runtime torch {result['predict_torch_s']:.2f} s, "
+        f"plain torch script {result['plain_torch_s']:.2f} s",
+        flush=True,
+    )
     return result
 
 
@@ -256,13 +312,25 @@ def cpu_name() -> str:
 def machine() -> dict:
     import onnxruntime
 
-    return {"cpu": cpu_name(), "cpu_cores": os.cpu_count(), "torch": torch.__version__,
-            "onnxruntime": onnxruntime.__version__, "python": platform.python_version()}
+    return {
+        "cpu": cpu_name(),
+        "cpu_cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "python": platform.python_version(),
+    }
 
 
-def inference(models: list[str] | tuple[str, ...] | None = DEFAULT_MODELS, threads: int = 1, seconds: float = 0.5,
-              cold_runs: int = 3, exports: Path = ROOT / "exports", checkpoints: Path = ROOT / "models",
-              binary: Path | None = None, cold_model: str | None = "cnn") -> dict:
+def inference(
+    models: list[str] | tuple[str, ...] | None = DEFAULT_MODELS,
+    threads: int = 1,
+    seconds: float = 0.5,
+    cold_runs: int = 3,
+    exports: Path = ROOT / "exports",
+    checkpoints: Path = ROOT / "models",
+    binary: Path | None = None,
+    cold_model: str | None = "cnn",
+) -> dict:
     """Part 6's results: `models` (None: every classifier in `exports`) on `threads` threads in
     every runtime, and a cold `predict` of `cold_model` (None: skipped)."""
     found = classifiers(exports)
@@ -272,13 +340,22 @@ def inference(models: list[str] | tuple[str, ...] | None = DEFAULT_MODELS, threa
     try:
         with tempfile.TemporaryDirectory() as tmp:
             cpp, cpp_note = (binary, str(binary)) if binary is not None else course_model_binary(Path(tmp))
-            rows = [r for name in names for r in model_rows(exports / name, checkpoints / name / "model.pt", cpp,
-                                                             threads, seconds)]
+            rows = [
+                r
+                for name in names
+                for r in model_rows(exports / name, checkpoints / name / "model.pt", cpp, threads, seconds)
+            ]
     finally:
         torch.set_num_threads(before)
-    result = {"date": date.today().isoformat(), "machine": machine(), "threads": threads,
-              "seconds_per_figure": seconds, "cpp": cpp_note,
-              "models_not_found": sorted(set(models or []) - set(found)), "rows": rows}
+    result = {
+        "date": date.today().isoformat(),
+        "machine": machine(),
+        "threads": threads,
+        "seconds_per_figure": seconds,
+        "cpp": cpp_note,
+        "models_not_found": sorted(set(models or []) - set(found)),
+        "rows": rows,
+    }
     if not found:
         result["note"] = f"no exported classifiers in {exports}: `make repro` (or `dvc pull`) writes them"
     if cold_model and cold_model in found:
@@ -291,8 +368,12 @@ def main() -> None:
     from pipeline.core.io import atomic_open
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS),
-                    help=f"export folders to measure, or `all` (default: {' '.join(DEFAULT_MODELS)})")
+    ap.add_argument(
+        "--models",
+        nargs="+",
+        default=list(DEFAULT_MODELS),
+        help=f"export folders to measure, or `all` (default: {' '.join(DEFAULT_MODELS)})",
+    )
     ap.add_argument("--threads", type=int, default=1, help="threads for every runtime (default 1, as make bench)")
     ap.add_argument("--seconds", type=float, default=0.5, help="time per figure (default 0.5)")
     ap.add_argument("--cold-runs", type=int, default=3, help="runs of each cold command (default 3)")

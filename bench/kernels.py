@@ -29,21 +29,36 @@ from pipeline.core.params import read_yaml  # noqa: E402
 from tests.helpers import kernels  # noqa: E402
 from tests.helpers.project import make_project, shrink, tool_env  # noqa: E402
 
-FOREIGN = {"OPENBLAS_CORETYPE": "SkylakeX", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
-           "MKL_CBWR": "AUTO"}
+FOREIGN = {
+    "OPENBLAS_CORETYPE": "SkylakeX",
+    "ATEN_CPU_CAPABILITY": "avx512",
+    "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
+    "MKL_CBWR": "AUTO",
+}
 OFF = {"PIPELINE_CPU_KERNELS": "machine"}
 MACHINES = {"pins on, all four forced": FOREIGN, "pins off, all four forced": FOREIGN | OFF} | {
     f"pins off, {name}={value}": CPU_KERNELS | OFF | {name: value}
-    for name, value in [("OPENBLAS_CORETYPE", "SkylakeX"), ("OPENBLAS_CORETYPE", "Zen"),
-                        ("OPENBLAS_CORETYPE", "Sandybridge"), ("ATEN_CPU_CAPABILITY", "avx512"),
-                        ("ATEN_CPU_CAPABILITY", "default"), ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX"),
-                        ("MKL_CBWR", "AUTO")]}
+    for name, value in [
+        ("OPENBLAS_CORETYPE", "SkylakeX"),
+        ("OPENBLAS_CORETYPE", "Zen"),
+        ("OPENBLAS_CORETYPE", "Sandybridge"),
+        ("ATEN_CPU_CAPABILITY", "avx512"),
+        ("ATEN_CPU_CAPABILITY", "default"),
+        ("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX"),
+        ("MKL_CBWR", "AUTO"),
+    ]
+}
 
 
 def build(folder: Path) -> Path:
     project = make_project(folder / "project", shrink(read_yaml(ROOT / "params.yaml")))
-    proc = subprocess.run([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], cwd=project.path,
-                          env=tool_env(), capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"],
+        cwd=project.path,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"the shrunk pipeline failed:\n{proc.stderr[-3000:]}")
     return project.path

@@ -28,10 +28,25 @@ def stage_overhead() -> dict:
     stages = sorted(p.stem for p in (ROOT / "stages").glob("*.py") if p.stem != "__init__")
     per = {}
     for stage in stages:
-        per[stage] = round(best_of([sys.executable, "-c", f"import stages.{stage}; from pipeline import check; "
-                                    "check.load('params.yaml')"], 3), 3)
+        per[stage] = round(
+            best_of(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import stages.{stage}; from pipeline.run import check; check.load('params.yaml')",
+                ],
+                3,
+            ),
+            3,
+        )
     worst = max(per, key=per.get)
-    print(f"  import torch {base:.2f} s; slowest stage start {worst} {per[worst]:.2f} s "
-          f"(+{per[worst] - base:.2f} s)", flush=True)
-    return {"import_torch_s": round(base, 3), "stages_s": per, "worst_stage": worst,
-            "worst_extra_s": round(per[worst] - base, 3)}
+    print(
+        f"  import torch {base:.2f} s; slowest stage start {worst} {per[worst]:.2f} s (+{per[worst] - base:.2f} s)",
+        flush=True,
+    )
+    return {
+        "import_torch_s": round(base, 3),
+        "stages_s": per,
+        "worst_stage": worst,
+        "worst_extra_s": round(per[worst] - base, 3),
+    }

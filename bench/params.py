@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline import check
+from pipeline.run import check
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from pipeline import check
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
+from pipeline.run import check
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = read_yaml(ROOT / "params.yaml")
@@ -49,15 +49,49 @@ def _at(tree: Any, path: tuple) -> Any:
 PATHS = _paths(REAL)
 MAPPINGS = [()] + [p for p in PATHS if isinstance(_at(REAL, p), dict)]  # where a key can be added
 
-EXTREMES = [0, -1, 1, 2**31, 2**32, 2**63, -(2**63), 10**100, 0.0, -0.0, 1e-308, 1e308, -1e308, math.nan, math.inf,
-            -math.inf, True, False, None, "", " ", "0", "nan", "${train}", "é", "\x00", "a" * 300, [], {}, [0], [[]],
-            {"": None}, [1000000000, 512]]
+EXTREMES = [
+    0,
+    -1,
+    1,
+    2**31,
+    2**32,
+    2**63,
+    -(2**63),
+    10**100,
+    0.0,
+    -0.0,
+    1e-308,
+    1e308,
+    -1e308,
+    math.nan,
+    math.inf,
+    -math.inf,
+    True,
+    False,
+    None,
+    "",
+    " ",
+    "0",
+    "nan",
+    "${train}",
+    "é",
+    "\x00",
+    "a" * 300,
+    [],
+    {},
+    [0],
+    [[]],
+    {"": None},
+    [1000000000, 512],
+]
 TEXT = st.text(max_size=12)  # any unicode, surrogates excluded (YAML cannot hold them)
 VALUES = st.recursive(
     st.one_of(st.sampled_from(EXTREMES), TEXT, st.integers(), st.floats(), st.booleans(), st.none()),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.one_of(TEXT, st.integers(), st.booleans()), inner, max_size=3)),
-    max_leaves=6)
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.one_of(TEXT, st.integers(), st.booleans()), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 DELETE = st.tuples(st.just("delete"), st.sampled_from(PATHS))
 SET = st.tuples(st.just("set"), st.sampled_from(PATHS), VALUES)  # a type swap, an extreme number...
 KEYS = st.one_of(TEXT, st.integers(), st.sampled_from(SECTIONS))  # YAML keys need not be strings: `1: x`
@@ -76,8 +110,11 @@ def mutate(ops: list[tuple]) -> Any:
             continue
         parent = params
         for key in path[:-1] if op != "add" else path:
-            if not isinstance(parent, (dict, list)) or (isinstance(parent, dict) and key not in parent) or (
-                    isinstance(parent, list) and not (isinstance(key, int) and key < len(parent))):
+            if (
+                not isinstance(parent, (dict, list))
+                or (isinstance(parent, dict) and key not in parent)
+                or (isinstance(parent, list) and not (isinstance(key, int) and key < len(parent)))
+            ):
                 break
             parent = parent[key]
         else:
@@ -104,8 +141,11 @@ def unclear_lines(message: str, params: Any) -> list[str]:
         return [] if lines[0].startswith("params.yaml: ") else lines
     keys = [*SECTIONS, "dvc.yaml", *(params if isinstance(params, dict) else [])]
     roots = {check._printable(form) for k in keys for form in (str(k), repr(k))}  # as make check shows them
-    return [line for line in lines[1:] if not (
-        line.startswith("  - ") and any(re.match(re.escape(r) + r"[.:]", line[4:]) for r in roots))]
+    return [
+        line
+        for line in lines[1:]
+        if not (line.startswith("  - ") and any(re.match(re.escape(r) + r"[.:]", line[4:]) for r in roots))
+    ]
 
 
 @dataclass
@@ -135,8 +175,14 @@ def run(cases: int = 300, dvc: bool = False, keep: int = 5) -> Counts:
     """`cases` generated cases (derandomized: the same ones every run), counted by outcome."""
     counts = Counts()
 
-    @settings(max_examples=cases, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(MUTATIONS)
     def one(ops: list[tuple]) -> None:
         outcome, detail = classify(ops, dvc)

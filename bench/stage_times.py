@@ -2,7 +2,7 @@
 
 - `dvc repro`, one stage at a time: wall time of every stage (from DVC's "Running stage" lines as
   they stream, so DVC's own bookkeeping is included) and the total;
-- `make repro`'s command, `python -m pipeline.parallel` (stages side by side, one per CPU):
+- `make repro`'s command, `python -m pipeline.run.parallel` (stages side by side, one per CPU):
   the total, and whether both ways wrote the same outputs (the md5s DVC recorded in dvc.lock);
 - for each, the peak memory of the largest process and of all processes together (sampled);
 - a no-op of each beside a no-op `dvc repro` on a trivial one-stage pipeline (DVC's own start-up).
@@ -31,7 +31,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from pipeline.parallel import cpu_count  # noqa: E402
+from pipeline.run.parallel import cpu_count  # noqa: E402
+
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 # dvc beside this interpreter (.venv/bin), else the first on PATH (bench/offline_gpu.sh installs it elsewhere)
@@ -115,16 +116,19 @@ def trivial_noop(folder: Path) -> float:
     for args in (["git", "init", "-q"], [DVC, "init", "-q"]):
         subprocess.run(args, cwd=folder, check=True)
     (folder / "in.txt").write_text("x")
-    subprocess.run([DVC, "stage", "add", "-q", "-n", "copy", "-d", "in.txt", "-o", "out.txt", "cp in.txt out.txt"],
-                   cwd=folder, check=True)
+    subprocess.run(
+        [DVC, "stage", "add", "-q", "-n", "copy", "-d", "in.txt", "-o", "out.txt", "cp in.txt out.txt"],
+        cwd=folder,
+        check=True,
+    )
     subprocess.run([DVC, "repro", "-q"], cwd=folder, check=True)
     return min(timed([DVC, "repro"], folder) for _ in range(3))
 
 
 def measure() -> dict:
     """Clone HEAD twice; run the default pipeline from scratch with `dvc repro` in one and with
-    `python -m pipeline.parallel` in the other; no-op each; the trivial pipeline's no-op."""
-    parallel = [sys.executable, "-m", "pipeline.parallel"]
+    `python -m pipeline.run.parallel` in the other; no-op each; the trivial pipeline's no-op."""
+    parallel = [sys.executable, "-m", "pipeline.run.parallel"]
     with tempfile.TemporaryDirectory() as tmp:
         repo = fresh_clone(Path(tmp) / "clone")
         with MemorySampler() as seq_mem:
@@ -136,12 +140,22 @@ def measure() -> dict:
         par_noop = min(timed(parallel, par_repo) for _ in range(3))
         same = recorded_outputs(repo) == recorded_outputs(par_repo)
         base = trivial_noop(Path(tmp) / "trivial")
-    return {"stages": {name: round(seconds, 1) for name, seconds in rows}, "total_s": round(total, 1),
-            "peak_rss_mb": round(seq_mem.largest_mb), "peak_rss_all_mb": round(seq_mem.total_mb),
-            "parallel": {"jobs": cpu_count(), "total_s": round(par_total, 1), "peak_rss_mb": round(par_mem.largest_mb),
-                         "peak_rss_all_mb": round(par_mem.total_mb), "noop_s": round(par_noop, 2),
-                         "same_outputs_as_dvc_repro": same},
-            "noop_s": round(noop, 2), "trivial_noop_s": round(base, 2)}
+    return {
+        "stages": {name: round(seconds, 1) for name, seconds in rows},
+        "total_s": round(total, 1),
+        "peak_rss_mb": round(seq_mem.largest_mb),
+        "peak_rss_all_mb": round(seq_mem.total_mb),
+        "parallel": {
+            "jobs": cpu_count(),
+            "total_s": round(par_total, 1),
+            "peak_rss_mb": round(par_mem.largest_mb),
+            "peak_rss_all_mb": round(par_mem.total_mb),
+            "noop_s": round(par_noop, 2),
+            "same_outputs_as_dvc_repro": same,
+        },
+        "noop_s": round(noop, 2),
+        "trivial_noop_s": round(base, 2),
+    }
 
 
 def main() -> None:
@@ -153,12 +167,18 @@ def main() -> None:
     for name, seconds in m["stages"].items():
         print(f"{name:<{width}} {seconds:8.1f}")
     print(f"{'total (dvc repro from scratch)':<{width}} {m['total_s']:8.1f}")
-    print(f"{'total (make repro: ' + str(p['jobs']) + ' at a time)':<{width}} {p['total_s']:8.1f}  "
-          f"same outputs: {'yes' if p['same_outputs_as_dvc_repro'] else 'NO'}")
-    print(f"peak RSS, dvc repro: largest process {m['peak_rss_mb']} MB, all together {m['peak_rss_all_mb']} MB; "
-          f"make repro: {p['peak_rss_mb']} MB, {p['peak_rss_all_mb']} MB")
-    print(f"no-op dvc repro: {m['noop_s']:.2f} s; no-op make repro's command: {p['noop_s']:.2f} s; trivial one-stage "
-          f"pipeline: {m['trivial_noop_s']:.2f} s (ratio {m['noop_s'] / m['trivial_noop_s']:.2f})")
+    print(
+        f"{'total (make repro: ' + str(p['jobs']) + ' at a time)':<{width}} {p['total_s']:8.1f}  "
+        f"same outputs: {'yes' if p['same_outputs_as_dvc_repro'] else 'NO'}"
+    )
+    print(
+        f"peak RSS, dvc repro: largest process {m['peak_rss_mb']} MB, all together {m['peak_rss_all_mb']} MB; "
+        f"make repro: {p['peak_rss_mb']} MB, {p['peak_rss_all_mb']} MB"
+    )
+    print(
+        f"no-op dvc repro: {m['noop_s']:.2f} s; no-op make repro's command: {p['noop_s']:.2f} s; trivial one-stage "
+        f"pipeline: {m['trivial_noop_s']:.2f} s (ratio {m['noop_s'] / m['trivial_noop_s']:.2f})"
+    )
 
 
 if __name__ == "__main__":

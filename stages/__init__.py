@@ -15,13 +15,18 @@ from pathlib import Path
 
 
 def _stopped(signum: int, frame: object) -> None:
-    sys.stderr.write(f"ERROR pipeline: stopped by {signal.Signals(signum).name}: the stage's outputs are not "
-                     "recorded; run it again\n")
+    sys.stderr.write(
+        f"ERROR pipeline: stopped by {signal.Signals(signum).name}: the stage's outputs are not "
+        "recorded; run it again\n"
+    )
     raise SystemExit(128 + signum)
 
 
-for _sig, _default in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL),
-                       (signal.SIGHUP, signal.SIG_DFL)):
+for _sig, _default in (
+    (signal.SIGINT, signal.default_int_handler),
+    (signal.SIGTERM, signal.SIG_DFL),
+    (signal.SIGHUP, signal.SIG_DFL),
+):
     if signal.getsignal(_sig) is _default:  # a signal the caller ignores stays ignored
         signal.signal(_sig, _stopped)
 
@@ -34,7 +39,9 @@ for _name in _wanted:
     except importlib.metadata.PackageNotFoundError:
         _lacking.append(_name)
 if _lacking:
-    sys.stderr.write(f"error: {sys.executable} lacks the project's packages ({', '.join(_lacking[:4])}"
-                     f"{', ...' if len(_lacking) > 4 else ''}): run `make repro`, or `source .venv/bin/activate` "
-                     "first so that `python` is the project's\n")
+    sys.stderr.write(
+        f"error: {sys.executable} lacks the project's packages ({', '.join(_lacking[:4])}"
+        f"{', ...' if len(_lacking) > 4 else ''}): run `make repro`, or `source .venv/bin/activate` "
+        "first so that `python` is the project's\n"
+    )
     raise SystemExit(2)

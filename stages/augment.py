@@ -1,17 +1,22 @@
 """Stage augment@<dataset>: record the seeded augmentation policy that training applies to
 batches, and a preview grid of training images beside their augmented versions."""
 
-from pipeline.augment import Policy, write_policy
 from pipeline.core import cli, params
+from pipeline.data.augment import Policy, write_policy
 from pipeline.data.facts import read_facts
 from pipeline.data.store import load_split
 from pipeline.schema.augment import AugmentParams, problems
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "dataset", ("train", "the training split (tensor store)"),
-                              ("facts", "what the download stage recorded about the data (JSON)"),
-                              ("policy", "output: the policy (JSON)"), ("preview", "output: preview grid (PNG)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "dataset",
+        ("train", "the training split (tensor store)"),
+        ("facts", "what the download stage recorded about the data (JSON)"),
+        ("policy", "output: the policy (JSON)"),
+        ("preview", "output: preview grid (PNG)"),
+    )
     cfg = params.entry(raw, "augment", args.dataset, AugmentParams)
     if found := problems(cfg, read_facts(args.facts)):
         raise params.invalid(found)

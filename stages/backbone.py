@@ -3,7 +3,7 @@ seeded random initialization) as a backbone file for transfer learning and style
 
 from pipeline.core import cli, params
 from pipeline.schema.backbones import BackboneParams
-from pipeline.weights import fetch_backbone
+from pipeline.weights.backbone import fetch_backbone
 
 
 def main() -> None:

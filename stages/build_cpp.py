@@ -1,13 +1,12 @@
 """Stage build_cpp: the C++ program that runs TorchScript exports (cpp/), built against the LibTorch
 inside the installed torch wheel."""
 
-from pipeline import cpp
 from pipeline.core import cli
+from pipeline.deployment import cpp
 
 
 def main() -> None:
-    args, _ = cli.arguments(__doc__, "program", ("source", "the CMake project (cpp/)"),
-                            ("out", "output: the program"))
+    args, _ = cli.arguments(__doc__, "program", ("source", "the CMake project (cpp/)"), ("out", "output: the program"))
     cpp.build(args.source, args.out)
 
 

@@ -3,19 +3,32 @@ validation text, text generated with the sample section's settings and greedily)
 Runtime, against the eager model and Python's sampling."""
 
 from pipeline.core import cli, params
-from pipeline.deploy_charrnn import check_charrnn
-from pipeline.integrity import load_verified
+from pipeline.data.integrity import load_verified
+from pipeline.deployment.deploy_charrnn import check_charrnn
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.export import ExportParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint (the eager model)"),
-                              ("export", "export folder (model.ts, model.onnx)"), ("tokens", "encoded corpus"),
-                              ("program", "the C++ program (stage build_cpp)"), ("metrics", "output: metrics (JSON)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "model",
+        ("checkpoint", "trained checkpoint (the eager model)"),
+        ("export", "export folder (model.ts, model.onnx)"),
+        ("tokens", "encoded corpus"),
+        ("program", "the C++ program (stage build_cpp)"),
+        ("metrics", "output: metrics (JSON)"),
+    )
     sampling = params.entry(raw, "sample", args.model, Sampling)
-    check_charrnn(args.checkpoint, args.export, load_verified(args.tokens, "encode_text"), args.program, sampling,
-                  params.section(raw, "export", ExportParams).atol, args.metrics)
+    check_charrnn(
+        args.checkpoint,
+        args.export,
+        load_verified(args.tokens, "encode_text"),
+        args.program,
+        sampling,
+        params.section(raw, "export", ExportParams).atol,
+        args.metrics,
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,13 @@ from pipeline.schema.download import DownloadParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "dataset", ("dataset-dir", "the dataset's folder: datasets/<name>/"),
-                              ("out", "output: folder of the upstream files"),
-                              ("facts", "output: what later stages need to know (JSON)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "dataset",
+        ("dataset-dir", "the dataset's folder: datasets/<name>/"),
+        ("out", "output: folder of the upstream files"),
+        ("facts", "output: what later stages need to know (JSON)"),
+    )
     cfg = params.entry(raw, "download", args.dataset, DownloadParams)
     source = read_source(args.dataset_dir, args.dataset, cfg.source, cfg)
     classes: list[str] = []  # what your own files name

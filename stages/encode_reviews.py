@@ -8,12 +8,21 @@ from pipeline.schema.encode import EncodeReviewsParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "dataset", ("raw", "folder of the review files (download stage)"),
-                              ("facts", "what the download stage recorded about them (JSON)"), *cli.SPLIT_OUTPUTS,
-                              ("vocab", "output: vocabulary and counts (JSON)"))
-    encode_reviews_dataset(read_facts(args.facts), args.raw,
-                           params.entry(raw, "encode_reviews", args.dataset, EncodeReviewsParams),
-                           {"train": args.train, "val": args.val, "test": args.test}, args.vocab)
+    args, raw = cli.arguments(
+        __doc__,
+        "dataset",
+        ("raw", "folder of the review files (download stage)"),
+        ("facts", "what the download stage recorded about them (JSON)"),
+        *cli.SPLIT_OUTPUTS,
+        ("vocab", "output: vocabulary and counts (JSON)"),
+    )
+    encode_reviews_dataset(
+        read_facts(args.facts),
+        args.raw,
+        params.entry(raw, "encode_reviews", args.dataset, EncodeReviewsParams),
+        {"train": args.train, "val": args.val, "test": args.test},
+        args.vocab,
+    )
 
 
 if __name__ == "__main__":

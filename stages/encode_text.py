@@ -8,9 +8,14 @@ from pipeline.schema.encode import EncodeTextParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "corpus", ("raw", "folder of the corpus files (download stage)"),
-                              ("facts", "what the download stage recorded about them (JSON)"),
-                              ("tokens", "output: train and val codes"), ("vocab", "output: the vocabulary (JSON)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "corpus",
+        ("raw", "folder of the corpus files (download stage)"),
+        ("facts", "what the download stage recorded about them (JSON)"),
+        ("tokens", "output: train and val codes"),
+        ("vocab", "output: the vocabulary (JSON)"),
+    )
     cfg = params.entry(raw, "encode_text", args.corpus, EncodeTextParams)
     encode_text_dataset(read_facts(args.facts), args.raw, cfg, args.tokens, args.vocab)
 

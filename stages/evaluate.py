@@ -3,24 +3,38 @@ of a classifier on the validation and test splits, and the test split's confusio
 
 from pipeline.core import cli, params
 from pipeline.data.store import load_split
-from pipeline.evaluate import evaluate_model
-from pipeline.runtime import configure, resolve_device
+from pipeline.inspection.evaluate import evaluate_model
 from pipeline.schema.evaluate import EvaluateParams
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.runtime import configure, resolve_device
 
 
 def main() -> None:
     args, raw = cli.arguments(
-        __doc__, "model", ("checkpoint", "trained checkpoint"), ("val", "validation split"), ("test", "test split"),
-        ("metrics", "output: headline metrics (JSON)"), ("per-class", "output: per-class metrics"),
+        __doc__,
+        "model",
+        ("checkpoint", "trained checkpoint"),
+        ("val", "validation split"),
+        ("test", "test split"),
+        ("metrics", "output: headline metrics (JSON)"),
+        ("per-class", "output: per-class metrics"),
         ("confusion", "output: actual/predicted per test sample (CSV)"),
-        ("confusion-png", "output: confusion matrix picture"))
+        ("confusion-png", "output: confusion matrix picture"),
+    )
     cfg = params.section(raw, "evaluate", EvaluateParams)
     configure(params.section(raw, "runtime", RuntimeParams), cfg.device, "evaluate.device")
-    evaluate_model(args.checkpoint, {"val": load_split(args.val), "test": load_split(args.test)}, cfg.batch_size,
-                   resolve_device(cfg.device, "evaluate.device"),
-                   {"metrics": args.metrics, "per_class": args.per_class, "confusion": args.confusion,
-                    "confusion_png": args.confusion_png})
+    evaluate_model(
+        args.checkpoint,
+        {"val": load_split(args.val), "test": load_split(args.test)},
+        cfg.batch_size,
+        resolve_device(cfg.device, "evaluate.device"),
+        {
+            "metrics": args.metrics,
+            "per_class": args.per_class,
+            "confusion": args.confusion,
+            "confusion_png": args.confusion_png,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -1,21 +1,33 @@
 """Stage evaluate_charrnn@<model>: validation loss, perplexity, next-character accuracy, macro
 precision and recall, and seeded text samples (top-k sampling from a prime: the sample section)."""
 
-from pipeline.charrnn import evaluate_charrnn
 from pipeline.core import cli, params
-from pipeline.integrity import load_verified
-from pipeline.runtime import configure
+from pipeline.data.integrity import load_verified
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.charrnn import evaluate_charrnn
+from pipeline.training.runtime import configure
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("checkpoint", "trained checkpoint"), ("tokens", "encoded corpus"),
-                              ("metrics", "output: metrics JSON"), ("samples", "output: generated text"))
+    args, raw = cli.arguments(
+        __doc__,
+        "model",
+        ("checkpoint", "trained checkpoint"),
+        ("tokens", "encoded corpus"),
+        ("metrics", "output: metrics JSON"),
+        ("samples", "output: generated text"),
+    )
     sampling = params.entry(raw, "sample", args.model, Sampling)
     configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"sample.{args.model}")
-    evaluate_charrnn(args.checkpoint, load_verified(args.tokens, "encode_text"), sampling, args.metrics, args.samples,
-                     f"sample.{args.model}")
+    evaluate_charrnn(
+        args.checkpoint,
+        load_verified(args.tokens, "encode_text"),
+        sampling,
+        args.metrics,
+        args.samples,
+        f"sample.{args.model}",
+    )
 
 
 if __name__ == "__main__":

@@ -3,15 +3,19 @@ response beside its max-pooled version (params section filters). Its argument is
 dataset (filters.photos), as the download stage names it."""
 
 from pipeline.core import cli, params
-from pipeline.filters import check_kind, run_filters
+from pipeline.inspection.filters import check_kind, run_filters
 from pipeline.schema.filters import FiltersParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "dataset", ("photos", "folder of photos (download stage)"),
-                              ("facts", "the photos dataset's facts (download stage)"),
-                              ("out", "output: the filters picture (PNG)"),
-                              ("metrics", "output: mean |response| per kernel (JSON)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "dataset",
+        ("photos", "folder of photos (download stage)"),
+        ("facts", "the photos dataset's facts (download stage)"),
+        ("out", "output: the filters picture (PNG)"),
+        ("metrics", "output: mean |response| per kernel (JSON)"),
+    )
     p = params.section(raw, "filters", FiltersParams)
     check_kind(args.dataset, args.facts)
     run_filters(p, args.photos, args.dataset, args.out, args.metrics)

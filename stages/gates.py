@@ -2,15 +2,16 @@
 the learned boundaries drawn."""
 
 from pipeline.core import cli, params
-from pipeline.gates import run_gates
-from pipeline.runtime import configure
 from pipeline.schema.gates import read
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.gates import run_gates
+from pipeline.training.runtime import configure
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("metrics", "output: per-gate accuracies (JSON)"),
-                              ("plot", "output: the boundaries (PNG)"))
+    args, raw = cli.arguments(
+        __doc__, "model", ("metrics", "output: per-gate accuracies (JSON)"), ("plot", "output: the boundaries (PNG)")
+    )
     data, model = read(raw, args.model)
     configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"gates.models.{args.model}")
     run_gates(args.model, model, data, args.metrics, args.plot)

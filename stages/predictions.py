@@ -7,13 +7,18 @@ from pathlib import Path
 from pipeline.core import cli
 from pipeline.core.io import read_json
 from pipeline.data.store import load_split, read_info
-from pipeline.predictions import as_trained, plot_predictions
+from pipeline.inspection.predictions import as_trained, plot_predictions
 
 
 def main() -> None:
-    args, _ = cli.arguments(__doc__, "model", ("export", "exported model folder: model.ts, metadata.json"),
-                            ("test", "test split"), ("stats", "the test split's dataset stats (its classes)"),
-                            ("out", "output: predictions picture (PNG)"))
+    args, _ = cli.arguments(
+        __doc__,
+        "model",
+        ("export", "exported model folder: model.ts, metadata.json"),
+        ("test", "test split"),
+        ("stats", "the test split's dataset stats (its classes)"),
+        ("out", "output: predictions picture (PNG)"),
+    )
     export = Path(args.export)
     metadata = read_json(export / "metadata.json")
     test = as_trained(load_split(args.test), metadata, read_info(args.stats).classes, str(export / "metadata.json"))

@@ -1,16 +1,22 @@
 """Stage style@<name>: style transfer of one content photo in the style of another, on VGG19."""
 
 from pipeline.core import cli, params
-from pipeline.runtime import configure
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.schema.style import StyleParams
-from pipeline.style import run_style_transfer
+from pipeline.training.runtime import configure
+from pipeline.training.style import run_style_transfer
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "name", ("photos", "folder of photos (download stage)"),
-                              ("vgg", "VGG19 backbone file"), ("image", "output: stylized PNG"),
-                              ("curve", "output: losses per step (CSV)"), ("metrics", "output: final losses (JSON)"))
+    args, raw = cli.arguments(
+        __doc__,
+        "name",
+        ("photos", "folder of photos (download stage)"),
+        ("vgg", "VGG19 backbone file"),
+        ("image", "output: stylized PNG"),
+        ("curve", "output: losses per step (CSV)"),
+        ("metrics", "output: final losses (JSON)"),
+    )
     p = params.entry(raw, "style", args.name, StyleParams)
     configure(params.section(raw, "runtime", RuntimeParams), p.device, f"style.{args.name}.device")
     run_style_transfer(args.name, p, args.photos, args.vgg, args.image, args.curve, args.metrics)

@@ -1,20 +1,28 @@
 """Stage train_charrnn@<model>: the character-level RNN (LSTM, GRU or RNN: `cell`) on an encoded corpus."""
 
-from pipeline.charrnn import train_charrnn
 from pipeline.core import cli, params
 from pipeline.core.io import read_json
-from pipeline.integrity import load_verified
-from pipeline.runtime import configure
+from pipeline.data.integrity import load_verified
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.charrnn import train_charrnn
+from pipeline.training.runtime import configure
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("tokens", "encoded corpus"), ("vocab", "vocabulary JSON"),
-                              *cli.TRAINING_OUTPUTS)
+    args, raw = cli.arguments(
+        __doc__, "model", ("tokens", "encoded corpus"), ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS
+    )
     p = params.entry(raw, "charrnn", args.model)
     configure(params.section(raw, "runtime", RuntimeParams), p.device, f"charrnn.{args.model}.device")
-    train_charrnn(args.model, p, load_verified(args.tokens, "encode_text"), read_json(args.vocab), args.checkpoint, args.loss_curve,
-                  args.accuracy_curve)
+    train_charrnn(
+        args.model,
+        p,
+        load_verified(args.tokens, "encode_text"),
+        read_json(args.vocab),
+        args.checkpoint,
+        args.loss_curve,
+        args.accuracy_curve,
+    )
 
 
 if __name__ == "__main__":

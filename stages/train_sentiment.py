@@ -3,18 +3,32 @@
 from pipeline.core import cli, params
 from pipeline.core.io import read_json
 from pipeline.data.store import load_split
-from pipeline.runtime import configure
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.sentiment import train_sentiment
+from pipeline.training.runtime import configure
+from pipeline.training.sentiment import train_sentiment
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
-                              ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS)
+    args, raw = cli.arguments(
+        __doc__,
+        "model",
+        ("train", "training split"),
+        ("val", "validation split"),
+        ("vocab", "vocabulary JSON"),
+        *cli.TRAINING_OUTPUTS,
+    )
     p = params.entry(raw, "sentiment", args.model)
     configure(params.section(raw, "runtime", RuntimeParams), p.device, f"sentiment.{args.model}.device")
-    train_sentiment(args.model, p, load_split(args.train), load_split(args.val), read_json(args.vocab),
-                    args.checkpoint, args.loss_curve, args.accuracy_curve)
+    train_sentiment(
+        args.model,
+        p,
+        load_split(args.train),
+        load_split(args.val),
+        read_json(args.vocab),
+        args.checkpoint,
+        args.loss_curve,
+        args.accuracy_curve,
+    )
 
 
 if __name__ == "__main__":

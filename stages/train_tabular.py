@@ -3,18 +3,32 @@ perceptron by the course's perceptron trick, on a table (restarts: the best of s
 
 from pipeline.core import cli, params
 from pipeline.data.store import load_split, read_info
-from pipeline.runtime import configure
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.tabular import train_tabular
+from pipeline.training.runtime import configure
+from pipeline.training.tabular import train_tabular
 
 
 def main() -> None:
-    args, raw = cli.arguments(__doc__, "model", ("train", "training split"), ("val", "validation split"),
-                              ("stats", "dataset stats JSON"), *cli.TRAINING_OUTPUTS)
+    args, raw = cli.arguments(
+        __doc__,
+        "model",
+        ("train", "training split"),
+        ("val", "validation split"),
+        ("stats", "dataset stats JSON"),
+        *cli.TRAINING_OUTPUTS,
+    )
     p = params.entry(raw, "tabular", args.model)
     configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"tabular.{args.model}")
-    train_tabular(args.model, p, load_split(args.train), load_split(args.val), read_info(args.stats),
-                  args.checkpoint, args.loss_curve, args.accuracy_curve)
+    train_tabular(
+        args.model,
+        p,
+        load_split(args.train),
+        load_split(args.val),
+        read_info(args.stats),
+        args.checkpoint,
+        args.loss_curve,
+        args.accuracy_curve,
+    )
 
 
 if __name__ == "__main__":

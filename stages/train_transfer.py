@@ -1,24 +1,40 @@
 """Stage train_transfer@<model>: a new head on a frozen backbone (the pipeline's own trained model
 or a torchvision one), trained like every image classifier."""
 
-from pipeline.augment import Policy
 from pipeline.core import cli, params
+from pipeline.data.augment import Policy
 from pipeline.data.store import load_split, read_info
-from pipeline.runtime import configure
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
-from pipeline.transfer import train_transfer
+from pipeline.training.runtime import configure
+from pipeline.training.transfer import train_transfer
 
 
 def main() -> None:
     args, raw = cli.arguments(
-        __doc__, "model", ("backbone", "backbone file (a checkpoint or backbone stage output)"),
-        ("train", "training split"), ("val", "validation split"), ("stats", "dataset stats JSON"),
-        ("policy", "augmentation policy JSON"), *cli.TRAINING_OUTPUTS)
+        __doc__,
+        "model",
+        ("backbone", "backbone file (a checkpoint or backbone stage output)"),
+        ("train", "training split"),
+        ("val", "validation split"),
+        ("stats", "dataset stats JSON"),
+        ("policy", "augmentation policy JSON"),
+        *cli.TRAINING_OUTPUTS,
+    )
     p = params.entry(raw, "transfer", args.model)
     configure(params.section(raw, "runtime", RuntimeParams), p.device, f"transfer.{args.model}.device")
-    train_transfer(args.model, p, args.backbone, load_split(args.train), load_split(args.val), read_info(args.stats),
-                   Policy.load(args.policy), args.checkpoint, args.loss_curve, args.accuracy_curve,
-                   params.section(raw, "accelerate", AccelerateParams))
+    train_transfer(
+        args.model,
+        p,
+        args.backbone,
+        load_split(args.train),
+        load_split(args.val),
+        read_info(args.stats),
+        Policy.load(args.policy),
+        args.checkpoint,
+        args.loss_curve,
+        args.accuracy_curve,
+        params.section(raw, "accelerate", AccelerateParams),
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,17 @@ from pathlib import Path
 
 import pytest
 
-OFFLINE = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
-           "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>", "--host-resolver-rules=MAP * ~NOTFOUND",
-           "--virtual-time-budget=20000"]  # lets the page's scripts finish before the DOM or picture is taken
+OFFLINE = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--virtual-time-budget=20000",
+]  # lets the page's scripts finish before the DOM or picture is taken
 # What would fetch from the network: a script, style sheet or image with an http(s) address.
 _REMOTE = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
@@ -28,8 +36,9 @@ def chromium() -> str:
 
 def _run(args: list[str], timeout: float) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:  # a fresh profile: nothing cached from an earlier run
-        return subprocess.run([chromium(), *OFFLINE, f"--user-data-dir={profile}", *args], capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [chromium(), *OFFLINE, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=timeout
+        )
 
 
 def dump_dom(page: Path, timeout: float = 120) -> str:

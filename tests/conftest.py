@@ -119,15 +119,16 @@ def reproduced(tmp_path_factory, dvc_cache, course_model):
 
     def build(folder: Path) -> None:
         proj = make_project(folder / "project", shrink(read_yaml(ROOT / "params.yaml")), cache=dvc_cache)
-        proc = sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], proj.path)
+        proc = sh([sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"], proj.path)
         (folder / "stdout").write_text(proc.stdout)
         (folder / "stderr").write_text(proc.stderr)
         proj.git("add", "-A")
         proj.git("commit", "-qm", "repro")
 
     folder = build_once(tmp_path_factory, "reproduced", build)
-    proc = subprocess.CompletedProcess(["make", "repro"], 0, (folder / "stdout").read_text(),
-                                       (folder / "stderr").read_text())
+    proc = subprocess.CompletedProcess(
+        ["make", "repro"], 0, (folder / "stdout").read_text(), (folder / "stderr").read_text()
+    )
     return Project(folder / "project"), proc
 
 
@@ -191,15 +192,23 @@ def digits_store(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def trained_mlp(digits_store) -> Path:
     """A checkpoint of a small MLP trained for 3 epochs on the real digits."""
-    from pipeline.augment import Policy
+    from pipeline.data.augment import Policy
     from pipeline.data.store import load_split, read_info
-    from pipeline.train_images import train_model
+    from pipeline.training.train import train_model
 
     out = digits_store["root"] / "mlp"
-    train_model("mlp", small_train_params("mlp", hidden=[64], lr=0.05), load_split(digits_store["train"]),
-                load_split(digits_store["val"]), read_info(digits_store["stats"]),
-                Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0), out / "model.pt", out / "loss.csv", out / "accuracy.csv",
-                accelerate())
+    train_model(
+        "mlp",
+        small_train_params("mlp", hidden=[64], lr=0.05),
+        load_split(digits_store["train"]),
+        load_split(digits_store["val"]),
+        read_info(digits_store["stats"]),
+        Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0),
+        out / "model.pt",
+        out / "loss.csv",
+        out / "accuracy.csv",
+        accelerate(),
+    )
     return out / "model.pt"
 
 
@@ -209,7 +218,11 @@ def pytest_collection_modifyitems(items) -> None:
     worker that finishes first takes pipeline tests off the other's queue instead of idling."""
     items.sort(key=lambda item: "reproduced" not in getattr(item, "fixturenames", ()))
     # The quick loop (-m "not slow") never builds the shrunk pipeline or the C++ program.
-    unmarked = [item.nodeid for item in items if {"reproduced", "course_model"} & set(getattr(item, "fixturenames", ()))
-                and not item.get_closest_marker("slow")]
+    unmarked = [
+        item.nodeid
+        for item in items
+        if {"reproduced", "course_model"} & set(getattr(item, "fixturenames", ()))
+        and not item.get_closest_marker("slow")
+    ]
     if unmarked:
         raise pytest.UsageError(f"tests on the shrunk pipeline or the C++ program must be marked slow: {unmarked}")

@@ -9,11 +9,11 @@ import shutil
 import pytest
 import torch
 
-from pipeline.accelerate import Accelerator
 from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.schema.runtime import AccelerateParams
-from pipeline.train import OPTIMIZERS, train_one_epoch
+from pipeline.training.accelerate import Accelerator
+from pipeline.training.loop import OPTIMIZERS, train_one_epoch
 from tests.conftest import small_train_params
 
 CPU = torch.device("cpu")
@@ -21,8 +21,9 @@ CPU = torch.device("cpu")
 
 def tiny_data(n: int = 96) -> Split:
     gen = torch.Generator().manual_seed(0)
-    return Split(torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=gen),
-                 torch.randint(0, 10, (n,), generator=gen))
+    return Split(
+        torch.randint(0, 256, (n, 1, 8, 8), dtype=torch.uint8, generator=gen), torch.randint(0, 10, (n,), generator=gen)
+    )
 
 
 def tiny_model(arch: str = "cnn"):
@@ -55,12 +56,14 @@ def test_bf16_autocast_trains_and_keeps_float32_weights():
 def test_channels_last_is_for_convolutional_models_on_a_gpu_only():
     defaults = AccelerateParams()
     gpu = torch.device("cuda")  # the settings only; nothing is allocated
-    assert Accelerator(gpu, None, True).prepare_input(torch.zeros(2, 3, 4, 4)).is_contiguous(
-        memory_format=torch.channels_last)
+    assert (
+        Accelerator(gpu, None, True)
+        .prepare_input(torch.zeros(2, 3, 4, 4))
+        .is_contiguous(memory_format=torch.channels_last)
+    )
     assert not Accelerator.for_device(CPU, defaults, conv=True).channels_last
     assert Accelerator.for_device(gpu, defaults, conv=True).channels_last
     assert not Accelerator.for_device(gpu, defaults, conv=False).channels_last
-
 
 
 @pytest.mark.slow

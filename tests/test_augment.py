@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.augment import Policy, augment_batch, preview_grid, write_policy
+from pipeline.data.augment import Policy, augment_batch, preview_grid, write_policy
 
 NONE = Policy(rotation_deg=0.0, translate=0.0, scale=(1.0, 1.0), hflip=0.0, seed=0)
 COURSE = Policy(rotation_deg=10.0, translate=0.1, scale=(0.95, 1.05), hflip=0.5, seed=0)

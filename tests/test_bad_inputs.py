@@ -14,11 +14,11 @@ import pytest
 import torch
 
 from bench.faults_inputs import CASES, cut_half, run_case, zero_bytes
-from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import DataError, TrainingError
 from pipeline.core.io import load_torch, save_torch
+from pipeline.data.integrity import verify_zip
 from pipeline.data.sources import facts, read_source
-from pipeline.integrity import verify_zip
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, make_idx_dataset, small_train_params
 from tests.helpers.stages import one_error_line, run_stage
 
@@ -44,8 +44,9 @@ def store_copy(digits_store, tmp_path) -> Path:
     folder.mkdir(parents=True)
     for name in (*STORE, "stats"):
         shutil.copy(digits_store[name], folder / Path(digits_store[name]).name)
-    (tmp_path / "policy.json").write_text(json.dumps({"hflip": 0.0, "rotation_deg": 10.0, "scale": [0.95, 1.05],
-                                                      "seed": 0, "translate": 0.1}))
+    (tmp_path / "policy.json").write_text(
+        json.dumps({"hflip": 0.0, "rotation_deg": 10.0, "scale": [0.95, 1.05], "seed": 0, "translate": 0.1})
+    )
     outs = [{"path": f"data/processed/digits/{s}.pt"} for s in STORE]
     (tmp_path / "dvc.lock").write_text(json.dumps({"schema": "2.0", "stages": {"normalize@digits": {"outs": outs}}}))
     return folder
@@ -53,25 +54,56 @@ def store_copy(digits_store, tmp_path) -> Path:
 
 def test_zeroed_block_in_the_training_split_stops_training(store_copy, tmp_path):
     zero_bytes(store_copy / "train.pt")
-    proc = stage("train", "mlp", "--train", "data/processed/digits/train.pt", "--val", "data/processed/digits/val.pt",
-                 "--stats", "data/processed/digits/stats.json", "--policy", "policy.json", "--checkpoint",
-                 "out/model.pt", "--loss-curve", "out/loss.csv", "--accuracy-curve", "out/acc.csv", cwd=tmp_path)
+    proc = stage(
+        "train",
+        "mlp",
+        "--train",
+        "data/processed/digits/train.pt",
+        "--val",
+        "data/processed/digits/val.pt",
+        "--stats",
+        "data/processed/digits/stats.json",
+        "--policy",
+        "policy.json",
+        "--checkpoint",
+        "out/model.pt",
+        "--loss-curve",
+        "out/loss.csv",
+        "--accuracy-curve",
+        "out/acc.csv",
+        cwd=tmp_path,
+    )
     assert one_error_line(proc).endswith(
         "data/processed/digits/train.pt: corrupt (CRC mismatch in archive/data/0); "
-        "rerun its normalize stage (dvc repro -f -s normalize@digits)")
+        "rerun its normalize stage (dvc repro -f -s normalize@digits)"
+    )
     assert not (tmp_path / "out").exists()
 
 
 def evaluate_args(checkpoint: Path, store: Path, out: Path) -> list[str]:
-    return ["mlp", "--checkpoint", str(checkpoint), "--val", str(store / "val.pt"), "--test", str(store / "test.pt"),
-            "--metrics", str(out / "m.json"), "--per-class", str(out / "pc.json"), "--confusion", str(out / "c.csv"),
-            "--confusion-png", str(out / "c.png")]
+    return [
+        "mlp",
+        "--checkpoint",
+        str(checkpoint),
+        "--val",
+        str(store / "val.pt"),
+        "--test",
+        str(store / "test.pt"),
+        "--metrics",
+        str(out / "m.json"),
+        "--per-class",
+        str(out / "pc.json"),
+        "--confusion",
+        str(out / "c.csv"),
+        "--confusion-png",
+        str(out / "c.png"),
+    ]
 
 
 def test_garbled_checkpoint_fails_evaluation_and_writes_nothing(trained_mlp, store_copy, tmp_path):
     bad = tmp_path / "model.pt"
     data = bytearray(trained_mlp.read_bytes())
-    data[len(data) // 2: len(data) // 2 + 2000] = bytes(range(256)) * 7 + bytes(208)  # garbage in the weights
+    data[len(data) // 2 : len(data) // 2 + 2000] = bytes(range(256)) * 7 + bytes(208)  # garbage in the weights
     bad.write_bytes(bytes(data))
     proc = stage("evaluate", *evaluate_args(bad, store_copy, tmp_path / "out"))
     assert f"{bad}: corrupt (CRC mismatch in archive/data/" in one_error_line(proc)
@@ -96,17 +128,28 @@ def test_checkpoint_with_nan_weights_is_refused_on_load(trained_mlp, tmp_path):
 
 
 def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
-    from pipeline.augment import Policy
+    from pipeline.data.augment import Policy
     from pipeline.data.store import load_split, read_info
-    from pipeline.train_images import train_model
+    from pipeline.training.train import train_model
     from tests.conftest import accelerate
 
-    with pytest.raises(TrainingError, match=r"^m: the training loss became nan at epoch 1 \(training diverged\); "
-                                            r"lower train.m.lr$"):
-        train_model("m", small_train_params("mlp", lr=1e12, epochs=3), load_split(digits_store["train"]),
-                    load_split(digits_store["val"]), read_info(digits_store["stats"]),
-                    Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0), tmp_path / "model.pt", tmp_path / "loss.csv",
-                    tmp_path / "acc.csv", accelerate())
+    with pytest.raises(
+        TrainingError,
+        match=r"^m: the training loss became nan at epoch 1 \(training diverged\); "
+        r"lower train.m.lr$",
+    ):
+        train_model(
+            "m",
+            small_train_params("mlp", lr=1e12, epochs=3),
+            load_split(digits_store["train"]),
+            load_split(digits_store["val"]),
+            read_info(digits_store["stats"]),
+            Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
+            tmp_path / "model.pt",
+            tmp_path / "loss.csv",
+            tmp_path / "acc.csv",
+            accelerate(),
+        )
     assert not (tmp_path / "model.pt").exists()
 
 
@@ -114,8 +157,17 @@ def normalize(name: str, raw: Path, tmp_path: Path) -> subprocess.CompletedProce
     src = read_source(ROOT / "datasets" / name, name)
     (tmp_path / "facts.json").write_text(json.dumps(asdict(facts(name, src))))
     out = tmp_path / "out"
-    return stage("normalize", name, "--raw", str(raw), "--facts", str(tmp_path / "facts.json"),
-                 *[a for s in STORE for a in (f"--{s}", str(out / f"{s}.pt"))], "--stats", str(out / "stats.json"))
+    return stage(
+        "normalize",
+        name,
+        "--raw",
+        str(raw),
+        "--facts",
+        str(tmp_path / "facts.json"),
+        *[a for s in STORE for a in (f"--{s}", str(out / f"{s}.pt"))],
+        "--stats",
+        str(out / "stats.json"),
+    )
 
 
 def test_truncated_digits_gzip_fails_normalize_with_one_line(tmp_path):
@@ -125,9 +177,11 @@ def test_truncated_digits_gzip_fails_normalize_with_one_line(tmp_path):
     fetch("digits", raw)
     cut_half(raw / "digits.csv.gz")
     line = one_error_line(normalize("digits", raw, tmp_path))
-    assert line.endswith(f"{raw}/digits.csv.gz: not a readable gzipped digits CSV (Compressed file ended before the "
-                         "end-of-stream marker was reached); rerun its download stage (dvc repro -f -s download@digits); "
-                         "if that fails again, check the mirror")
+    assert line.endswith(
+        f"{raw}/digits.csv.gz: not a readable gzipped digits CSV (Compressed file ended before the "
+        "end-of-stream marker was reached); rerun its download stage (dvc repro -f -s download@digits); "
+        "if that fails again, check the mirror"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -169,7 +223,10 @@ def test_a_broken_link_in_your_own_folder_is_named_and_nothing_is_left(tmp_path,
         (own / split / "cat").mkdir(parents=True)
         shutil.copy(course_files / "cat.70.jpg", own / split / "cat" / "cat.jpg")
     (own / "train" / "cat" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
-    with pytest.raises(DataError, match=r"train/cat/gone.jpg: could not copy it from your dataset's folder "
-                                        r"\(\[Errno 2\] No such file or directory.*\); fix or remove it"):
+    with pytest.raises(
+        DataError,
+        match=r"train/cat/gone.jpg: could not copy it from your dataset's folder "
+        r"\(\[Errno 2\] No such file or directory.*\); fix or remove it",
+    ):
         fetch("mine", tmp_path / "raw", folder=own, source="image_folder")
     assert not (tmp_path / "raw").exists() and not (tmp_path / "raw.partial").exists()

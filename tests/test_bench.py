@@ -87,7 +87,8 @@ def test_table_renders_the_committed_results():
 def test_counted_flops_agree_with_the_layers_arithmetic(params):
     # FlopCounterMode counts what autograd runs: for the MLP exactly the hand count above
     assert throughput.counted_train_flops("mlp", params, (1, 1, 28, 28)) == ceiling.train_flops_per_sample(
-        ceiling.mlp_layers(params))
+        ceiling.mlp_layers(params)
+    )
     # a CNN's backward costs about twice its forward (less: the first conv needs no input gradient)
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -126,7 +127,7 @@ def exports(digits_store, trained_mlp, tmp_path_factory):
     import shutil
 
     from pipeline.data.store import load_split
-    from pipeline.export import export_classifier
+    from pipeline.deployment.export import export_classifier
 
     root = tmp_path_factory.mktemp("inference")
     export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, root / "exports" / "mlp", 1e-4, 128)
@@ -136,20 +137,29 @@ def exports(digits_store, trained_mlp, tmp_path_factory):
 
 
 def test_example_inputs_follow_the_metadata():
-    images = inference.example_inputs({"input": {"shape": ["batch", 1, 8, 8], "dtype": "float32",
-                                                 "range": [0.0, 1.0]}}, 3)
+    images = inference.example_inputs(
+        {"input": {"shape": ["batch", 1, 8, 8], "dtype": "float32", "range": [0.0, 1.0]}}, 3
+    )
     assert images.shape == (3, 1, 8, 8) and images.dtype == np.float32 and 0 <= images.min() and images.max() < 1
     rows = inference.example_inputs({"input": {"shape": ["batch", 30], "dtype": "float32"}}, 256)
     assert rows.shape == (256, 30) and rows.min() < 0 < rows.max()  # standardized features
-    codes = inference.example_inputs({"input": {"shape": ["batch", 72], "dtype": "int64",
-                                                "vocabulary": ["good", "bad", "film"]}}, 5)
+    codes = inference.example_inputs(
+        {"input": {"shape": ["batch", 72], "dtype": "int64", "vocabulary": ["good", "bad", "film"]}}, 5
+    )
     assert codes.dtype == np.int64 and codes.shape == (5, 72) and set(np.unique(codes)) <= {0, 1, 2, 3, 4}
 
 
 @pytest.mark.slow  # a real C++ build (about half a minute)
 def test_inference_times_every_runtime_on_an_export(exports, course_model):
-    inf = inference.inference(["mlp", "nope"], threads=1, seconds=0.01, exports=exports / "exports",
-                              checkpoints=exports / "models", binary=course_model, cold_model=None)
+    inf = inference.inference(
+        ["mlp", "nope"],
+        threads=1,
+        seconds=0.01,
+        exports=exports / "exports",
+        checkpoints=exports / "models",
+        binary=course_model,
+        cold_model=None,
+    )
     assert inf["threads"] == 1 and inf["models_not_found"] == ["nope"] and "cold_predict" not in inf
     assert [(r["model"], r["batch"]) for r in inf["rows"]] == [("mlp", 1), ("mlp", 256)]
     for r in inf["rows"]:
@@ -180,7 +190,10 @@ def test_cold_predict_runs_the_three_commands_on_one_image(exports):
     assert {"predict_onnx_s", "predict_torch_s", "plain_torch_s"} <= set(cold) and cold["runs"] == 1
     # the three do the same job: the same picture, the same model, the same answer
     assert len(set(cold["top_class"].values())) == 1 and set(cold["top_class"]) == {
-        "predict_onnx", "predict_torch", "plain_torch"}
+        "predict_onnx",
+        "predict_torch",
+        "plain_torch",
+    }
     assert cold["predict_onnx_imports_torch"] is False  # the promise: ONNX Runtime alone
 
 
@@ -194,8 +207,20 @@ def test_a_failing_predict_is_recorded_not_raised(exports, tmp_path):
     cold = inference.cold_predict(folder, runs=1)
     assert "failed (exit 2)" in cold["skipped"]  # make bench keeps its other parts
     assert "cold `predict`: not measured (" in report.inference_table(
-        {"threads": 1, "rows": [{"model": "mlp", "batch": 1, "seconds_per_call": {"eager": 1e-4},
-                                 "samples_per_s": {"eager": 1e4}, "vs_eager": {"eager": 1.0}}], "cold_predict": cold})
+        {
+            "threads": 1,
+            "rows": [
+                {
+                    "model": "mlp",
+                    "batch": 1,
+                    "seconds_per_call": {"eager": 1e-4},
+                    "samples_per_s": {"eager": 1e4},
+                    "vs_eager": {"eager": 1.0},
+                }
+            ],
+            "cold_predict": cold,
+        }
+    )
 
 
 def test_torch_imports_are_seen():
@@ -207,9 +232,18 @@ def test_inference_renders_in_the_table():
     if "inference" in results:  # the committed run's section
         text = report.inference_table(results["inference"])
         assert text.count("| ") >= len(results["inference"]["rows"]) and "µs" in text
-    results["inference"] = {"threads": 1, "rows": [], "note": "no exported classifiers",
-                            "cold_predict": {"model": "cnn", "predict_onnx_s": 0.25, "predict_torch_s": 2.5,
-                                             "plain_torch_s": 2.0, "predict_onnx_imports_torch": False}}
+    results["inference"] = {
+        "threads": 1,
+        "rows": [],
+        "note": "no exported classifiers",
+        "cold_predict": {
+            "model": "cnn",
+            "predict_onnx_s": 0.25,
+            "predict_torch_s": 2.5,
+            "plain_torch_s": 2.0,
+            "predict_onnx_imports_torch": False,
+        },
+    }
     text = report.table(results)
     assert "| 0.25 s | plain torch script: 2.00 s | 8.0× faster | well under 1 s, without torch |" in text
     assert "| 2.50 s | plain torch script: 2.00 s | 1.2× slower | |" in text
@@ -224,8 +258,10 @@ def test_the_fault_matrix_reads_the_line_a_user_reads_first():
 
     dvc_noise = "Running stage 'x':\n> python -m stages.x\nERROR: failed to reproduce 'x': exited with 2\n"
     assert faults.first_error(dvc_noise + "ERROR pipeline: a.pt: corrupt; rerun\n").startswith("ERROR pipeline: a.pt")
-    assert faults.first_error("error: params.yaml is invalid:\n  train.mlp.seed: >= 0\n") == \
-        "error: params.yaml is invalid: train.mlp.seed: >= 0"
+    assert (
+        faults.first_error("error: params.yaml is invalid:\n  train.mlp.seed: >= 0\n")
+        == "error: params.yaml is invalid: train.mlp.seed: >= 0"
+    )
     assert faults.first_error(dvc_noise) == "ERROR: failed to reproduce 'x': exited with 2"
     assert len(faults.CASES) == 18 and all(c.stage is None or "@" in c.stage for c in faults.CASES.values())
 

@@ -19,16 +19,23 @@ SCRIPT = str(ROOT / "bench" / "course_time.py")
 
 
 def expected_total(row: dict, clock: str) -> float:
-    epoch_s = (row[f"train_step_s_{clock}"] * row["steps_per_epoch"]
-               + row[f"val_batch_s_{clock}"] * row["val_batches_per_epoch"])
+    epoch_s = (
+        row[f"train_step_s_{clock}"] * row["steps_per_epoch"]
+        + row[f"val_batch_s_{clock}"] * row["val_batches_per_epoch"]
+    )
     return row["epochs"] * epoch_s / 60
 
 
 @pytest.mark.slow
 def test_table_rows_are_computed_from_the_measured_steps(tmp_path):
     out = tmp_path / "course.json"
-    run = subprocess.run([sys.executable, SCRIPT, "--steps", "1", "--models", "mlp", "charrnn", "--json", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, SCRIPT, "--steps", "1", "--models", "mlp", "charrnn", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(out.read_text())
     assert result["device"] == "cpu" and result["threads"] == 1  # the pipeline's deterministic CPU mode
@@ -57,9 +64,11 @@ def test_table_rows_are_computed_from_the_measured_steps(tmp_path):
 
 def fake_clock(per_step: float, setup: float = 0.0):
     """A `timed` that runs the job and reports `setup + per_step x k` seconds (CPU: half of that)."""
+
     def timed(run, k, device):
         run(k)
         return setup + per_step * k, (setup + per_step * k) / 2
+
     return timed
 
 
@@ -88,7 +97,12 @@ def test_a_light_model_runs_more_steps(monkeypatch):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
 def test_cuda_without_a_gpu_is_a_one_line_error():
-    run = subprocess.run([sys.executable, SCRIPT, "--device", "cuda", "--models", "mlp"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, SCRIPT, "--device", "cuda", "--models", "mlp"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2
     assert "no CUDA GPU" in run.stderr and "Traceback" not in run.stderr

@@ -14,26 +14,26 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline import check
-from pipeline.charrnn import sample, train_charrnn
-from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
-from pipeline.cpp import generate
 from pipeline.data.store import load_split
 from pipeline.data.text import encode_reviews_dataset
-from pipeline.deploy import check_classifier
-from pipeline.deploy_charrnn import check_charrnn
-from pipeline.export import FORMATS, export_classifier
-from pipeline.export_charrnn import export_charrnn
+from pipeline.deployment.cpp import generate
+from pipeline.deployment.deploy import check_classifier
+from pipeline.deployment.deploy_charrnn import check_charrnn
+from pipeline.deployment.export import FORMATS, export_classifier
+from pipeline.deployment.export_charrnn import export_charrnn
+from pipeline.deployment.predict import predict
 from pipeline.models import build_model
 from pipeline.models import charrnn as charrnn_model
 from pipeline.models import sentiment as sentiment_model
-from pipeline.predict import predict
+from pipeline.run import check
 from pipeline.schema import charrnn as charrnn_schema
 from pipeline.schema import sentiment as sentiment_schema
 from pipeline.schema.encode import EncodeReviewsParams
-from pipeline.sentiment import train_sentiment
+from pipeline.training.charrnn import sample, train_charrnn
+from pipeline.training.sentiment import train_sentiment
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, encoded_corpus, fetch
 
 PARAMS = read_yaml(ROOT / "params.yaml")
@@ -44,14 +44,16 @@ NEW = [cell for cell in CELLS if cell != "lstm"]  # the LSTM's runs are tests/te
 
 def char_params(cell: str, **kw) -> charrnn_schema.Params:
     p = PARAMS["charrnn"]["charrnn"]
-    return charrnn_schema.Params.model_validate(p | dict(cell=cell, hidden=16, layers=2, seq_length=20, batch_size=8,
-                                                         epochs=1) | kw)
+    return charrnn_schema.Params.model_validate(
+        p | dict(cell=cell, hidden=16, layers=2, seq_length=20, batch_size=8, epochs=1) | kw
+    )
 
 
 def sentiment_params(cell: str) -> sentiment_schema.Params:
     p = PARAMS["sentiment"]["sentiment"]
-    return sentiment_schema.Params.model_validate(p | dict(cell=cell, embedding_dim=8, hidden=8, batch_size=20,
-                                                           epochs=1))
+    return sentiment_schema.Params.model_validate(
+        p | dict(cell=cell, embedding_dim=8, hidden=8, batch_size=20, epochs=1)
+    )
 
 
 def sampling(**kw) -> charrnn_schema.Sampling:
@@ -95,8 +97,16 @@ def sentiment_models(reviews, tmp_path_factory) -> dict[str, tuple]:
     out = {}
     for cell in NEW:
         root = tmp_path_factory.mktemp(f"sentiment-{cell}")
-        result = train_sentiment(cell, sentiment_params(cell), splits["train"], splits["val"], vocab, root / "m.pt",
-                                 root / "l.csv", root / "a.csv")
+        result = train_sentiment(
+            cell,
+            sentiment_params(cell),
+            splits["train"],
+            splits["val"],
+            vocab,
+            root / "m.pt",
+            root / "l.csv",
+            root / "a.csv",
+        )
         export_classifier(root / "m.pt", splits["test"].inputs, root / "export", ATOL, 32)
         out[cell] = (root / "m.pt", root / "export", result)
     return out
@@ -175,7 +185,7 @@ def test_a_char_rnn_of_each_cell_trains_and_every_format_matches_eager(cell, cha
         for fmt in ("torch_export", "onnx"):
             run, sh, sc = FORMATS[fmt][2](folder / FORMATS[fmt][0]), h, c
             for t in range(x.shape[1]):
-                out, sh, sc = run(x[:, t:t + 1], sh, sc)
+                out, sh, sc = run(x[:, t : t + 1], sh, sc)
                 assert (out[:, 0] - full[:, t]).abs().max().item() <= ATOL, (fmt, t)
             assert (sh - h_full).abs().max().item() <= ATOL, fmt
             assert torch.equal(torch.as_tensor(sc), c), fmt  # no cell state: c passed through unchanged
@@ -221,8 +231,9 @@ def test_cpp_onnx_runtime_and_predict_write_pythons_text(cell, char_models, corp
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", NEW)
-def test_the_deployment_check_of_a_sentiment_model_of_each_cell(cell, sentiment_models, reviews, course_model,
-                                                                tmp_path):
+def test_the_deployment_check_of_a_sentiment_model_of_each_cell(
+    cell, sentiment_models, reviews, course_model, tmp_path
+):
     ckpt_path, folder, _ = sentiment_models[cell]
     report = check_classifier(ckpt_path, folder, reviews[0]["test"], course_model, ATOL, 32, tmp_path / "m.json")
     for consumer in ("cpp", "onnxruntime"):

@@ -9,15 +9,15 @@ import warnings
 import pytest
 import torch
 
-from pipeline.charrnn import batches, evaluate_charrnn, sample, train_charrnn
-from pipeline.checkpoint import load_checkpoint
-from pipeline.core.errors import ConfigError
+from pipeline.core.errors import ConfigError, CppError
 from pipeline.core.params import read_yaml
-from pipeline.cpp import CppError, generate
-from pipeline.deploy_charrnn import check_charrnn
-from pipeline.export import FORMATS
-from pipeline.export_charrnn import export_charrnn
+from pipeline.deployment.cpp import generate
+from pipeline.deployment.deploy_charrnn import check_charrnn
+from pipeline.deployment.export import FORMATS
+from pipeline.deployment.export_charrnn import export_charrnn
 from pipeline.schema.charrnn import Params, Sampling
+from pipeline.training.charrnn import batches, evaluate_charrnn, sample, train_charrnn
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, encoded_corpus
 
 
@@ -94,13 +94,13 @@ def test_every_format_exports_and_carries_the_vocabulary(trained, corpus, tmp_pa
         full, _, _ = eager(x, h, c)
         assert torch.allclose(scripted(x, h, c)[0], full, atol=1e-5)
         for t in range(15):  # the .pt2 feeds one character at a time and agrees with the full pass
-            out, h, c = step(x[:, t:t + 1], h, c)
+            out, h, c = step(x[:, t : t + 1], h, c)
             assert torch.allclose(out[:, 0], full[:, t], atol=1e-5)
     # ONNX Runtime, one character per call like the .pt2, with the same results
     run = FORMATS["onnx"][2](tmp_path / "model.onnx")
     h, c = eager.init_state(3)
     for t in range(15):
-        out, h, c = run(x[:, t:t + 1], h, c)
+        out, h, c = run(x[:, t : t + 1], h, c)
         assert torch.allclose(out[:, 0], full[:, t], atol=1e-5)
 
 

@@ -10,10 +10,10 @@ import sys
 import pytest
 import yaml
 
-from pipeline import check
 from pipeline.core import params as core_params
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import MODELS
+from pipeline.run import check
 from tests.conftest import ROOT
 
 DATASETS = ROOT / "datasets"
@@ -51,13 +51,16 @@ def test_float_where_an_integer_is_needed_is_rejected(real_params):
     check_fails(real_params, "train.mlp.epochs:")
 
 
-@pytest.mark.parametrize("key, value, text", [
-    ("lr", -1, "greater than 0"),
-    ("dropout", 1.5, "less than 1"),
-    ("optimizer", "rmsprop", "'sgd', 'adam' or 'adamw'"),
-    ("device", "tpu", "auto|cpu|cuda"),
-    ("patience", 0, "greater than 0"),
-])
+@pytest.mark.parametrize(
+    "key, value, text",
+    [
+        ("lr", -1, "greater than 0"),
+        ("dropout", 1.5, "less than 1"),
+        ("optimizer", "rmsprop", "'sgd', 'adam' or 'adamw'"),
+        ("device", "tpu", "auto|cpu|cuda"),
+        ("patience", 0, "greater than 0"),
+    ],
+)
 def test_impossible_values_name_the_key_and_the_rule(real_params, key, value, text):
     real_params["train"]["cnn"][key] = value
     check_fails(real_params, f"train.cnn.{key}:", text)
@@ -78,15 +81,23 @@ def test_model_bound_to_an_undeclared_dataset(real_params):
 def test_unknown_dataset(real_params):
     real_params["download"]["svhn"] = {"mirrors": ["https://example.org/"]}
     real_params["normalize"]["svhn"] = {"val_fraction": 0.1, "seed": 0}
-    check_fails(real_params, "download.svhn: no known dataset 'svhn'", "known datasets:", "cifar10",
-                "for your own files set download.svhn.source to one of image_folder")
+    check_fails(
+        real_params,
+        "download.svhn: no known dataset 'svhn'",
+        "known datasets:",
+        "cifar10",
+        "for your own files set download.svhn.source to one of image_folder",
+    )
 
 
 def test_a_generic_source_is_only_for_your_own_files(real_params):
     real_params["download"]["digits"]["source"] = "sklearn_digits"
     real_params["download"]["mnist"]["source"] = "image_folder"
-    check_fails(real_params, "download.digits.source: unknown generic source 'sklearn_digits'",
-                "download.mnist.source: 'mnist' is a known dataset")
+    check_fails(
+        real_params,
+        "download.digits.source: unknown generic source 'sklearn_digits'",
+        "download.mnist.source: 'mnist' is a known dataset",
+    )
 
 
 def test_every_declared_dataset_needs_every_data_section(real_params):
@@ -103,8 +114,11 @@ def test_flipping_digits_is_refused(real_params):
 def test_official_test_split_rules(real_params):
     real_params["normalize"]["mnist"]["test_fraction"] = 0.2
     del real_params["normalize"]["digits"]["test_fraction"]
-    check_fails(real_params, "normalize.mnist.test_fraction: 'mnist' has an official test split",
-                "normalize.digits.test_fraction: required")
+    check_fails(
+        real_params,
+        "normalize.mnist.test_fraction: 'mnist' has an official test split",
+        "normalize.digits.test_fraction: required",
+    )
 
 
 def test_remote_source_needs_a_mirror_or_a_local_folder(real_params):
@@ -162,11 +176,17 @@ def test_cli_exits_2_and_names_the_key(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     (tmp_path / "datasets").symlink_to(DATASETS)
-    bad = subprocess.run([sys.executable, "-m", "pipeline.check", str(path)], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "pipeline.run.check", str(path)], cwd=ROOT, capture_output=True, text=True
+    )
     assert bad.returncode == 2
     assert "train.cnn.lr: Input should be greater than 0 (got -0.5)" in bad.stderr
-    good = subprocess.run([sys.executable, "-m", "pipeline.check", str(ROOT / "params.yaml")], cwd=ROOT,
-                          capture_output=True, text=True)
+    good = subprocess.run(
+        [sys.executable, "-m", "pipeline.run.check", str(ROOT / "params.yaml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert good.returncode == 0 and "ok" in good.stdout
 
 
@@ -176,15 +196,21 @@ def test_cli_exits_2_and_names_the_key(tmp_path):
 def test_a_model_needs_data_of_its_kind(real_params):
     real_params["tabular"]["logreg"]["dataset"] = "digits"
     real_params["charrnn"]["charrnn"]["corpus"] = "breast_cancer"
-    check_fails(real_params, "tabular.logreg.dataset: 'digits' holds image data; tabular models need a tabular",
-                "charrnn.charrnn.corpus: 'breast_cancer' holds tabular data; charrnn models need a corpus")
+    check_fails(
+        real_params,
+        "tabular.logreg.dataset: 'digits' holds image data; tabular models need a tabular",
+        "charrnn.charrnn.corpus: 'breast_cancer' holds tabular data; charrnn models need a corpus",
+    )
 
 
 def test_preparation_sections_follow_the_dataset_kind(real_params):
     real_params["augment"]["breast_cancer"] = dict(real_params["augment"]["digits"])
     del real_params["encode_text"]["pydoc"]
-    check_fails(real_params, "augment.breast_cancer: 'breast_cancer' is a tabular dataset; augment is for image",
-                "encode_text.pydoc: missing; every corpus dataset declared under download needs one")
+    check_fails(
+        real_params,
+        "augment.breast_cancer: 'breast_cancer' is a tabular dataset; augment is for image",
+        "encode_text.pydoc: missing; every corpus dataset declared under download needs one",
+    )
 
 
 def test_names_are_unique_across_families(real_params):
@@ -196,9 +222,12 @@ def test_backbones_must_exist_be_used_and_fit(real_params):
     real_params["transfer"]["transfer"]["backbone"] = "resnet"
     real_params["backbones"]["spare"] = {"arch": "resnet18", "weights": "imagenet"}
     real_params["style"]["style"]["vgg"] = "spare"
-    check_fails(real_params, "transfer.transfer.backbone: 'resnet' is neither a model of train",
-                "style.style.vgg: 'spare' must be an entry of backbones with arch vgg19",
-                "backbones.vgg19_random: not used by any transfer or style model")
+    check_fails(
+        real_params,
+        "transfer.transfer.backbone: 'resnet' is neither a model of train",
+        "style.style.vgg: 'spare' must be an entry of backbones with arch vgg19",
+        "backbones.vgg19_random: not used by any transfer or style model",
+    )
 
 
 def test_backbone_hash_and_random_weights(real_params):
@@ -211,8 +240,11 @@ def test_backbone_hash_and_random_weights(real_params):
 def test_generated_sources_need_generate_and_only_they(real_params):
     del real_params["download"]["synthetic_reviews"]["generate"]
     real_params["download"]["digits"]["generate"] = {"samples": 5, "seed": 0}
-    check_fails(real_params, "download.synthetic_reviews.generate: required for a generated dataset",
-                "download.digits.generate: only for generated datasets")
+    check_fails(
+        real_params,
+        "download.synthetic_reviews.generate: required for a generated dataset",
+        "download.digits.generate: only for generated datasets",
+    )
 
 
 def test_remote_files_without_a_published_checksum_need_one(real_params):
@@ -245,23 +277,32 @@ def test_your_own_dataset_needs_its_folder(real_params):
 
 def test_style_layers_are_the_courses(real_params):
     real_params["style"]["style"]["style_layers"] = {"conv9_9": 1.0}
-    check_fails(real_params,
-                "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1")
+    check_fails(
+        real_params, "style.style.style_layers: Value error, style layers must be a non-empty subset of conv1_1"
+    )
 
 
-@pytest.mark.parametrize("launcher, expected", [
-    ("torchrun --nproc-per-node 2", "must be 'python -m' (one process) or 'torchrun <options> -m'"),
-    ("mpirun -np 2 python -m", "must be 'python -m'"),
-    ("torchrun --nproc-per-node 2 --no-python -m", "unknown torchrun option(s) --no-python"),
-])
+@pytest.mark.parametrize(
+    "launcher, expected",
+    [
+        ("torchrun --nproc-per-node 2", "must be 'python -m' (one process) or 'torchrun <options> -m'"),
+        ("mpirun -np 2 python -m", "must be 'python -m'"),
+        ("torchrun --nproc-per-node 2 --no-python -m", "unknown torchrun option(s) --no-python"),
+    ],
+)
 def test_a_launcher_other_than_python_or_torchrun_is_refused(real_params, launcher, expected):
     real_params["distributed"]["launcher"] = launcher
     check_fails(real_params, "distributed.launcher:", expected)
 
 
-@pytest.mark.parametrize("launcher", [
-    "python -m", "torchrun --standalone --nproc-per-node 2 -m",
-    "torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-id course --rdzv-endpoint host0:29400 -m"])
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        "python -m",
+        "torchrun --standalone --nproc-per-node 2 -m",
+        "torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-id course --rdzv-endpoint host0:29400 -m",
+    ],
+)
 def test_the_documented_launchers_are_accepted(real_params, launcher):
     real_params["distributed"]["launcher"] = launcher
     assert check.validate(real_params, datasets=DATASETS)["distributed"].launcher == launcher
@@ -273,15 +314,23 @@ def test_the_documented_launchers_are_accepted(real_params, launcher):
 def test_moved_keys_say_where_they_went(real_params):
     real_params["runtime"].update(threads=4, amp="off")
     real_params["charrnn"]["charrnn"]["prime"] = "Anna"
-    check_fails(real_params, "runtime.threads: removed", "OMP_NUM_THREADS", "runtime.amp: moved to accelerate.amp",
-                "charrnn.charrnn.prime: moved to sample.<model>")
+    check_fails(
+        real_params,
+        "runtime.threads: removed",
+        "OMP_NUM_THREADS",
+        "runtime.amp: moved to accelerate.amp",
+        "charrnn.charrnn.prime: moved to sample.<model>",
+    )
 
 
 def test_every_charrnn_model_has_its_sampling_settings(real_params):
     real_params["sample"]["other"] = dict(real_params["sample"]["charrnn"])
     del real_params["sample"]["charrnn"]
-    check_fails(real_params, "sample.charrnn: missing; every charrnn model needs its sampling settings",
-                "sample.other: not a charrnn model")
+    check_fails(
+        real_params,
+        "sample.charrnn: missing; every charrnn model needs its sampling settings",
+        "sample.other: not a charrnn model",
+    )
 
 
 # --- a stage validates what it reads, with the same message -------------------------------------
@@ -305,3 +354,15 @@ def test_a_stage_names_a_missing_entry_and_section(real_params):
 
     with pytest.raises(ConfigError, match="runtime: required section is missing"):
         core_params.section(real_params, "runtime", RuntimeParams)
+
+
+@pytest.mark.parametrize("text, value", [(".inf", float("inf")), (".nan", float("nan")), ("-.inf", float("-inf"))])
+def test_non_finite_floats_are_refused_by_make_check_and_by_the_stage(real_params, tmp_path, text, value):
+    """`lr: .inf` or `.nan` (YAML's spellings) would train to NaN weights; both readers name the key."""
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text().replace("    lr: 0.01\n", f"    lr: {text}\n", 1))
+    read = core_params.read_yaml(path)  # as make check and the stages read it
+    assert str(read["train"]["mlp"]["lr"]) == str(value)
+    check_fails(read, f"train.mlp.lr: Input should be a finite number (got {value})")
+    with pytest.raises(ConfigError, match=rf"train\.mlp\.lr: Input should be a finite number \(got {value}\)"):
+        core_params.entry(read, "train", "mlp")

@@ -10,12 +10,12 @@ import subprocess
 import pytest
 import torch
 
-from pipeline import cpp
-from pipeline.checkpoint import load_checkpoint
 from pipeline.data.store import load_split
-from pipeline.deploy import check_classifier
-from pipeline.export import export_classifier
+from pipeline.deployment import cpp
+from pipeline.deployment.deploy import check_classifier
+from pipeline.deployment.export import export_classifier
 from pipeline.models import as_float, predict
+from pipeline.weights.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow  # a real C++ build (about half a minute)
 
@@ -50,13 +50,15 @@ def test_the_deployment_check_records_the_python_accuracy(course_model, exported
     assert 0 <= report["cpp"]["max_abs_diff"] <= 1e-4 and report["onnxruntime"]["max_abs_diff_at_most"] == 1e-4
 
 
-def test_a_consumer_off_the_eager_model_fails_the_check(course_model, exported, trained_mlp, digits_store,
-                                                        tmp_path, monkeypatch):
+def test_a_consumer_off_the_eager_model_fails_the_check(
+    course_model, exported, trained_mlp, digits_store, tmp_path, monkeypatch
+):
     real = cpp.run_model
     monkeypatch.setattr(cpp, "run_model", lambda *a: real(*a) + 1e-3)
     with pytest.raises(Exception, match=r"cpp: .*model.ts gives outputs 0.001 away .* > export.atol=0.0001"):
-        check_classifier(trained_mlp, exported, load_split(digits_store["test"]), course_model, 1e-4, 128,
-                         tmp_path / "m.json")
+        check_classifier(
+            trained_mlp, exported, load_split(digits_store["test"]), course_model, 1e-4, 128, tmp_path / "m.json"
+        )
     assert not (tmp_path / "m.json").exists()
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 import torch
 
-from pipeline.distributed import SINGLE, World, shard
+from pipeline.training.distributed import SINGLE, World, shard
 from tests.conftest import Project, md5
 
 

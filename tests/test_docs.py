@@ -27,14 +27,22 @@ from tests.helpers.dvc import stale
 PAGES = ("README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md"))))
 SHELL = {"sh", "bash", "shell", "console"}
 
-_NETWORK = "downloads a full-size dataset from the internet (none here; tests/test_fetch.py serves the real formats locally)"
-_MAKE = ("`make` sets up .venv in the folder it runs in; the suite runs what it runs after set-up: "
-         "`python -m pipeline.parallel` (fixture `reproduced`), pytest itself, pipeline.remote (test_process_faults)")
+_NETWORK = (
+    "downloads a full-size dataset from the internet (none here; tests/test_fetch.py serves the real formats locally)"
+)
+_MAKE = (
+    "`make` sets up .venv in the folder it runs in; the suite runs what it runs after set-up: "
+    "`python -m pipeline.run.parallel` (fixture `reproduced`), pytest itself, pipeline.run.remote (test_process_faults)"
+)
 _HOSTS = "a remote on a host or bucket that does not exist here (tests/test_team.py uses a real S3 server on 127.0.0.1)"
 _GPU = "on a GPU machine, with its own Python (docs/gpu.md); no GPU here, and tests/test_offline_kit.py runs the kit"
 # Exactly as the pages write them (trailing comments dropped) -> why the test does not run them.
 SKIP = {
-    "make repro": _MAKE, "make test": _MAKE, "make repro JOBS=1": _MAKE, "make push": _MAKE, "make pull": _MAKE,
+    "make repro": _MAKE,
+    "make test": _MAKE,
+    "make repro JOBS=1": _MAKE,
+    "make push": _MAKE,
+    "make pull": _MAKE,
     "make repro && make push": _MAKE,
     "dvc exp run -S train.mlp.dataset=mnist": _NETWORK,
     "dvc exp run -S train.cnn.dataset=cifar10": _NETWORK,
@@ -43,8 +51,7 @@ SKIP = {
     "dvc exp run -S train.fashion_mlp.dataset=fashion_mnist": _NETWORK,
     "dvc exp run -S charrnn.charrnn.corpus=anna -S charrnn.charrnn.hidden=512 -S 'sample.charrnn.prime=Anna'": _NETWORK,
     "dvc exp run -S tabular.logreg.dataset=admissions -S tabular.perceptron.dataset=points": _NETWORK,
-    "dvc exp run -S style.style.images=style_images -S style.style.content=octopus.jpg -S style.style.style=hockney.jpg":
-        _NETWORK,
+    "dvc exp run -S style.style.images=style_images -S style.style.content=octopus.jpg -S style.style.style=hockney.jpg": _NETWORK,
     "dvc remote add -d team /mnt/shared/course-pipeline": _HOSTS,
     "dvc remote add -d team s3://my-bucket/course-pipeline": _HOSTS,
     "dvc remote modify --local team endpointurl https://minio.example.com": _HOSTS,
@@ -56,14 +63,16 @@ SKIP = {
     ".venv/bin/python bench/wheelhouse.py --have have.txt --python 3.12": _GPU,
     "PYTHON=python3 bench/offline_gpu.sh --out gpu-results.json": _GPU,
     "mkdir -p datasets/novel && cp ~/books/*.txt datasets/novel/": "your own books (tests/test_own_data.py trains on anna.txt)",
-    "mkdir -p datasets/mine && cp ~/photos/cat.jpg ~/photos/starry_night.jpg datasets/mine/":
-        "your own photos (tests/test_own_data.py uses the course's)",
+    "mkdir -p datasets/mine && cp ~/photos/cat.jpg ~/photos/starry_night.jpg datasets/mine/": (
+        "your own photos (tests/test_own_data.py uses the course's)"
+    ),
     "python vendor/vega/fetch.py": "downloads the npm tarballs again (`--check` runs offline below)",
     "python vendor/vega/fetch.py --pin vega@5.21.0 vega-lite@5.6.0 vega-embed@6.21.0": "downloads other versions",
-    "python -m pipeline.parallel --jobs 4 --force":
-        "retrains all 59 stages (minutes); the same scheduler without --force builds the session's project",
-    'cmake -S cpp -B build/cmake -DCMAKE_PREFIX_PATH="$(.venv/bin/python -c \'import torch; '
-    'print(torch.utils.cmake_prefix_path)\')"': "compiles the C++ program again; build_cpp compiles the same CMake project once per session",
+    "python -m pipeline.run.parallel --jobs 4 --force": (
+        "retrains all 59 stages (minutes); the same scheduler without --force builds the session's project"
+    ),
+    "cmake -S cpp -B build/cmake -DCMAKE_PREFIX_PATH=\"$(.venv/bin/python -c 'import torch; "
+    "print(torch.utils.cmake_prefix_path)')\"": "compiles the C++ program again; build_cpp compiles the same CMake project once per session",
     "cmake --build build/cmake": "see the cmake configure line",
     "dvc exp run -S train.cnn.lr=0.02": "retrains cnn and the transfer model on it (a minute); the README's `dvc exp run -S train.mlp.lr=0.03` runs",
     "dvc exp run --queue -S train.mlp.lr=0.03": "tests/test_team.py::test_experiments_run_and_queue queues and runs a sweep of two (0.02, 0.05)",
@@ -151,20 +160,24 @@ def docs_copy(reproduced, mlp_experiment, tmp_path_factory, dvc_cache) -> Projec
 def shell(copy: Project, command: str) -> subprocess.CompletedProcess:
     """`command` in bash, in the copy, in a shell where .venv is active (as the README asks)."""
     venv = Path(sys.executable).parent
-    env = tool_env() | {"PATH": f"{venv}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv.parent),
-                        # build/course_model finds LibTorch by a path relative to itself, right in a
-                        # project with its .venv inside; the session's copy was compiled in another
-                        # folder (and restored from the run-cache here), so it is told where torch is.
-                        "LD_LIBRARY_PATH": str(Path(torch.__file__).resolve().parent / "lib")}
-    return subprocess.run(["bash", "-c", command], cwd=copy.path, env=env, capture_output=True, text=True,
-                          timeout=600)
+    env = tool_env() | {
+        "PATH": f"{venv}{os.pathsep}{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(venv.parent),
+        # build/course_model finds LibTorch by a path relative to itself, right in a
+        # project with its .venv inside; the session's copy was compiled in another
+        # folder (and restored from the run-cache here), so it is told where torch is.
+        "LD_LIBRARY_PATH": str(Path(torch.__file__).resolve().parent / "lib"),
+    }
+    return subprocess.run(["bash", "-c", command], cwd=copy.path, env=env, capture_output=True, text=True, timeout=600)
 
 
 def quoted(quote: str, output: str) -> list[str]:
     """The quoted lines the output lacks; `<...>` and `...` in a quote stand for anything."""
+
     def pattern(line: str) -> str:
         parts = re.split(r"<[^>]+>|\.\.\.", line)
         return ".+?".join(map(re.escape, parts))
+
     return [q for q in quote.splitlines() if q.strip() and not re.search(pattern(q), output)]
 
 
@@ -199,7 +212,7 @@ def test_the_faults_page_brings_the_outputs_back_after_a_failed_dvc_repro(reprod
     split = copy.path / "data/processed/digits/train.pt"
     good = split.read_bytes()
     data = bytearray(good)
-    data[len(data) // 2: len(data) // 2 + 64] = bytes(64)
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
     split.chmod(0o644)
     split.write_bytes(bytes(data))
     failed = copy.dvc("repro", "-s", "train@mlp", check=False)
@@ -216,5 +229,7 @@ def test_the_predict_page_says_when_a_review_has_unknown_words(docs_copy):
     quote = inline("docs/predict.md", r"when a review has some, its line says how many \(`([^`]+)`\)")
     some = shell(docs_copy, 'predict exports/sentiment --text "zqxv wubble: the cast was superb"')
     assert some.returncode == 0 and not quoted(quote, some.stdout), (quote, some.stdout)
-    none = shell(docs_copy, "predict exports/sentiment --text 'Honestly the cast was superb and the ending was moving.'")
+    none = shell(
+        docs_copy, "predict exports/sentiment --text 'Honestly the cast was superb and the ending was moving.'"
+    )
     assert none.returncode == 0 and "unknown" not in none.stdout, none.stdout

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pipeline.data.store import load_split
-from pipeline.evaluate import binary_report, classification_report, evaluate_model
+from pipeline.inspection.evaluate import binary_report, classification_report, evaluate_model
 
 
 def test_metrics_match_a_hand_computed_example():
@@ -20,8 +20,12 @@ def test_metrics_match_a_hand_computed_example():
     assert h["accuracy"] == 0.8
     assert h["precision_macro"] == pytest.approx((1 + 2 / 3 + 1) / 3, abs=1e-6)
     assert h["recall_macro"] == pytest.approx((0.5 + 1 + 1) / 3, abs=1e-6)
-    assert rep["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3, abs=1e-6),
-                                     "support": 2}
+    assert rep["per_class"]["a"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": pytest.approx(2 / 3, abs=1e-6),
+        "support": 2,
+    }
     assert rep["confusion"].tolist() == [[1, 1, 0], [0, 2, 0], [0, 0, 1]]
     assert h["loss"] == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), abs=1e-6)
 
@@ -32,8 +36,12 @@ def test_a_class_never_predicted_counts_as_zero_precision():
 
 
 def test_evaluate_model_writes_every_report(digits_store, trained_mlp, tmp_path):
-    out = {"metrics": tmp_path / "m.json", "per_class": tmp_path / "pc.json", "confusion": tmp_path / "c.csv",
-           "confusion_png": tmp_path / "c.png"}
+    out = {
+        "metrics": tmp_path / "m.json",
+        "per_class": tmp_path / "pc.json",
+        "confusion": tmp_path / "c.csv",
+        "confusion_png": tmp_path / "c.png",
+    }
     splits = {"val": load_split(digits_store["val"]), "test": load_split(digits_store["test"])}
     headline = evaluate_model(trained_mlp, splits, 100, torch.device("cpu"), out)
     metrics = json.loads(out["metrics"].read_text())
@@ -71,8 +79,10 @@ def test_metrics_equal_scikit_learns(seed):
     for i, c in enumerate(classes):
         got = ours["per_class"][c]
         assert (got["precision"], got["recall"], got["f1"], got["support"]) == pytest.approx(
-            (per[0][i], per[1][i], per[2][i], per[3][i]), abs=1e-6)
+            (per[0][i], per[1][i], per[2][i], per[3][i]), abs=1e-6
+        )
     b = binary_report(logits[:, 0], labels % 2, ["no", "yes"], True)["headline"]
-    ref = precision_recall_fscore_support((labels % 2).numpy(), (logits[:, 0] > 0).long().numpy(), average="binary",
-                                          pos_label=1, zero_division=0)
+    ref = precision_recall_fscore_support(
+        (labels % 2).numpy(), (logits[:, 0] > 0).long().numpy(), average="binary", pos_label=1, zero_division=0
+    )
     assert (b["precision"], b["recall"], b["f1"]) == pytest.approx(ref[:3], abs=1e-6) and "loss" in b

@@ -16,10 +16,11 @@ import zipfile
 import pytest
 import torch
 
-from pipeline import export as export_mod
-from pipeline.checkpoint import load_checkpoint
+from pipeline.core.errors import ExportError
 from pipeline.data.store import load_split
-from pipeline.export import ExportError, batch_signature, export_all, export_classifier
+from pipeline.deployment import export as export_mod
+from pipeline.deployment.export import batch_signature, export_all, export_classifier
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT
 
 
@@ -131,10 +132,17 @@ def test_the_files_are_the_same_bytes_from_a_copy_of_the_code_elsewhere(trained_
     clone = tmp_path / "elsewhere" / "clone"
     shutil.copytree(ROOT / "pipeline", clone / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     for code, out in ((ROOT, tmp_path / "here"), (clone, tmp_path / "there")):
-        script = ("from pipeline.export import export_classifier; from pipeline.data.store import load_split; "
-                  f"export_classifier({str(trained_mlp)!r}, load_split({str(digits_store['test'])!r}).inputs, "
-                  f"{str(out)!r}, 1e-5, 128)")
-        subprocess.run([sys.executable, "-c", script], cwd=code, check=True, capture_output=True,
-                       env=os.environ | {"PYTHONHASHSEED": "0", "PYTHONPATH": str(code)})
+        script = (
+            "from pipeline.deployment.export import export_classifier; from pipeline.data.store import load_split; "
+            f"export_classifier({str(trained_mlp)!r}, load_split({str(digits_store['test'])!r}).inputs, "
+            f"{str(out)!r}, 1e-5, 128)"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=code,
+            check=True,
+            capture_output=True,
+            env=os.environ | {"PYTHONHASHSEED": "0", "PYTHONPATH": str(code)},
+        )
     for name in ("model.ts", "model.pt2", "model.onnx", "metadata.json"):
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name

@@ -24,8 +24,12 @@ from tests.conftest import (
     md5,
 )
 
-IDX_FILES = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
-             "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+IDX_FILES = [
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -152,12 +156,18 @@ def test_download_params_that_disagree_with_the_dataset_entry_are_reported():
 
     # course_reviews publishes no MD5: a copy must be checked against one given in params.
     reviews = problems("course_reviews", entry("course_reviews"), DownloadParams(mirrors=["https://example.org/"]))
-    assert [p.split(":")[0] for p in reviews] == ["download.course_reviews.checksums.reviews.txt",
-                                                  "download.course_reviews.checksums.labels.txt"]
+    assert [p.split(":")[0] for p in reviews] == [
+        "download.course_reviews.checksums.reviews.txt",
+        "download.course_reviews.checksums.labels.txt",
+    ]
     assert all("publishes no checksum" in p for p in reviews)
     given = {"reviews.txt": "0" * 32, "labels.txt": "1" * 32}
-    assert problems("course_reviews", entry("course_reviews"),
-                    DownloadParams(mirrors=["https://example.org/"], checksums=given)) == []
+    assert (
+        problems(
+            "course_reviews", entry("course_reviews"), DownloadParams(mirrors=["https://example.org/"], checksums=given)
+        )
+        == []
+    )
     # digits ships with scikit-learn: there is nothing to download.
     digits = problems("digits", entry("digits"), DownloadParams(mirrors=["https://example.org/"]))
     assert digits == ["download.digits: 'digits' ships with sklearn; remove mirrors and local_dir"]

@@ -15,7 +15,7 @@ from PIL import Image
 from pipeline.core.errors import ConfigError
 from pipeline.core.io import read_json, write_json
 from pipeline.core.params import check
-from pipeline.filters import matrix, max_pool, respond
+from pipeline.inspection.filters import matrix, max_pool, respond
 from pipeline.schema.filters import FiltersParams
 from tests.conftest import fetch
 from tests.helpers.stages import run_stage
@@ -36,8 +36,19 @@ def photos(tmp_path_factory):
 def stage(tmp_path, section: dict, photos, facts, out_dir=None):
     out_dir = out_dir or tmp_path / "out"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump({"filters": section}))
-    proc = run_stage("filters", section["photos"], "--photos", photos, "--facts", facts, "--out",
-                     out_dir / "filters.png", "--metrics", out_dir / "filters.json", params=tmp_path / "params.yaml")
+    proc = run_stage(
+        "filters",
+        section["photos"],
+        "--photos",
+        photos,
+        "--facts",
+        facts,
+        "--out",
+        out_dir / "filters.png",
+        "--metrics",
+        out_dir / "filters.json",
+        params=tmp_path / "params.yaml",
+    )
     return proc, out_dir
 
 
@@ -65,12 +76,18 @@ def test_max_pooling_halves_each_side_and_keeps_the_largest_value():
         max_pool(np.zeros((3, 8)), 4)
 
 
-@pytest.mark.parametrize("kernels, text", [
-    ({"flat": [[1, 2], [3, 4]]}, "filters.kernels.flat: Value error, must be a square matrix with an odd side"),
-    ({"ragged": [[1, 2, 3], [1, 2]]}, "rows of 2 and 3 numbers"),
-    ({"words": [["a", "b", "c"], [0, 0, 0], [1, 1, 1]]}, "filters.kernels.words.0.0: Input should be a valid number"),
-    ({}, "filters.kernels: Dictionary should have at least 1 item"),
-])
+@pytest.mark.parametrize(
+    "kernels, text",
+    [
+        ({"flat": [[1, 2], [3, 4]]}, "filters.kernels.flat: Value error, must be a square matrix with an odd side"),
+        ({"ragged": [[1, 2, 3], [1, 2]]}, "rows of 2 and 3 numbers"),
+        (
+            {"words": [["a", "b", "c"], [0, 0, 0], [1, 1, 1]]},
+            "filters.kernels.words.0.0: Input should be a valid number",
+        ),
+        ({}, "filters.kernels: Dictionary should have at least 1 item"),
+    ],
+)
 def test_bad_kernels_name_their_key(real_params, kernels, text):
     problems: list[str] = []
     assert check(FiltersParams, real_params["filters"] | {"kernels": kernels}, "filters", problems) is None
@@ -115,14 +132,19 @@ def test_the_course_photo_works_as_a_photos_dataset(real_params, photos, course_
     assert (out / "filters.png").is_file() and read_json(out / "filters.json")["images"] == 1
 
 
-@pytest.mark.parametrize("change, text", [
-    ({"images": ["china.jpg", "octopus.jpg"]},
-     "filters.images: 'octopus.jpg' not in the photos dataset sample_photos"),
-    ({"kernels": {"flat": [[1, 2], [3, 4]]}}, "filters.kernels.flat:"),
-    ({"pool": 1}, "filters.pool:"),
-    ("digits facts", "filters.photos: 'digits' holds image data; the filters stage needs a dataset of photos"),
-    ({"photos": "style_images"}, "describes dataset 'sample_photos', not 'style_images'"),
-])
+@pytest.mark.parametrize(
+    "change, text",
+    [
+        (
+            {"images": ["china.jpg", "octopus.jpg"]},
+            "filters.images: 'octopus.jpg' not in the photos dataset sample_photos",
+        ),
+        ({"kernels": {"flat": [[1, 2], [3, 4]]}}, "filters.kernels.flat:"),
+        ({"pool": 1}, "filters.pool:"),
+        ("digits facts", "filters.photos: 'digits' holds image data; the filters stage needs a dataset of photos"),
+        ({"photos": "style_images"}, "describes dataset 'sample_photos', not 'style_images'"),
+    ],
+)
 def test_user_errors_exit_2_naming_the_key_and_write_nothing(real_params, photos, tmp_path, change, text):
     folder, facts = photos
     section = dict(real_params["filters"])

@@ -14,8 +14,8 @@ import yaml
 from pipeline.core.errors import ConfigError
 from pipeline.core.io import read_json
 from pipeline.core.params import read_yaml
-from pipeline.gates import GATES, make_gate, run_gates
 from pipeline.schema.gates import problems, read
+from pipeline.training.gates import GATES, make_gate, run_gates
 from tests.conftest import ROOT
 
 REAL = read_yaml(ROOT / "params.yaml")
@@ -64,7 +64,7 @@ def test_each_gate_is_its_truth_table_plus_seeded_noisy_clouds():
     for gate, (rows, outputs) in GATES.items():
         g = make_gate(gate, data)
         assert g.truth.inputs.tolist() == rows and g.truth.labels.tolist() == outputs
-        assert torch.equal(g.train.inputs[:len(rows)], g.truth.inputs)  # the exact rows are trained on
+        assert torch.equal(g.train.inputs[: len(rows)], g.truth.inputs)  # the exact rows are trained on
         noisy = len(rows) * data.per_corner
         assert len(g.train) + len(g.val) == len(rows) + noisy
         assert len(g.val) == round(noisy * data.val_fraction)
@@ -84,17 +84,22 @@ def _with(change: dict) -> dict:
     return raw
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"gates.data.noise": -0.1}, "gates.data.noise: Input should be greater than 0"),
-    ({"gates.data.val_fraction": 1.5}, "gates.data.val_fraction: Input should be less than 1"),
-    ({"gates.models.mlp.dataset": "points"}, "gates.models.mlp.dataset: unknown key; a gates model trains on"),
-    ({"gates.models.mlp.arch": "cnn"}, "gates.models.mlp.arch: unknown model 'cnn'; registered models: logreg, "
-                                       "perceptron, tabular_mlp"),
-    ({"gates.models.mlp.l1": -1.0}, "gates.models.mlp.l1: Input should be greater than or equal to 0"),
-    ({"gates.models.mlp.restarts": 0}, "gates.models.mlp.restarts: Input should be greater than 0"),
-    ({"gates.models.perceptron.l1": 0.1}, "gates.models.perceptron.l1: unknown key"),
-    ({"gates.colour": "red"}, "gates.colour: unknown key; allowed keys: data, models"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"gates.data.noise": -0.1}, "gates.data.noise: Input should be greater than 0"),
+        ({"gates.data.val_fraction": 1.5}, "gates.data.val_fraction: Input should be less than 1"),
+        ({"gates.models.mlp.dataset": "points"}, "gates.models.mlp.dataset: unknown key; a gates model trains on"),
+        (
+            {"gates.models.mlp.arch": "cnn"},
+            "gates.models.mlp.arch: unknown model 'cnn'; registered models: logreg, perceptron, tabular_mlp",
+        ),
+        ({"gates.models.mlp.l1": -1.0}, "gates.models.mlp.l1: Input should be greater than or equal to 0"),
+        ({"gates.models.mlp.restarts": 0}, "gates.models.mlp.restarts: Input should be greater than 0"),
+        ({"gates.models.perceptron.l1": 0.1}, "gates.models.perceptron.l1: unknown key"),
+        ({"gates.colour": "red"}, "gates.colour: unknown key; allowed keys: data, models"),
+    ],
+)
 def test_bad_gates_params_are_named(change, message):
     raw = _with(change)
     assert any(p.startswith(message) for p in problems(raw)), problems(raw)
@@ -105,15 +110,30 @@ def test_bad_gates_params_are_named(change, message):
 
 def test_the_stage_names_a_bad_value(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_with({"gates.models.mlp.hidden": []})))
-    proc = subprocess.run([sys.executable, "-m", "stages.gates", "mlp", "--metrics", str(tmp_path / "m.json"),
-                           "--plot", str(tmp_path / "p.png"), "--params", str(tmp_path / "params.yaml")],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stages.gates",
+            "mlp",
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--plot",
+            str(tmp_path / "p.png"),
+            "--params",
+            str(tmp_path / "params.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "gates.models.mlp.hidden: List should have at least 1 item" in proc.stderr
     assert not (tmp_path / "m.json").exists()
 
 
 def test_an_unknown_gates_model_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="gates.models.nope: no such entry in params.yaml; gates.models has: "
-                                          "perceptron, mlp"):
+    with pytest.raises(
+        ConfigError, match="gates.models.nope: no such entry in params.yaml; gates.models has: perceptron, mlp"
+    ):
         read(REAL, "nope")

@@ -5,7 +5,6 @@ nothing else."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import pytest
@@ -53,9 +52,13 @@ def test_a_dataset_entry_not_in_use_reruns_nothing(status_copy):
     """Adding an MD5 to mnist's entry (a dataset the default run does not use) touches no stage;
     editing digits' entry reruns its download, and only that until its output changes."""
     entry = status_copy.path / "datasets/mnist/source.yaml"
-    entry.write_text(entry.read_text().replace("  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n",
-                                               "  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n"
-                                               "  extra.gz: 0123456789abcdef0123456789abcdef\n"))
+    entry.write_text(
+        entry.read_text().replace(
+            "  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n",
+            "  t10k-labels-idx1-ubyte.gz: ec29112dd5afa0611ce80d1b7f02629c\n"
+            "  extra.gz: 0123456789abcdef0123456789abcdef\n",
+        )
+    )
     assert stale(status_copy) == set()
     append(status_copy, "datasets/digits/source.yaml", "# a comment\n")
     assert stale(status_copy) == {"download@digits"}
@@ -71,7 +74,7 @@ def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
     (project.path / "pipeline/models/wide.py").write_text((ROOT / "pipeline/models/mlp.py").read_text())
     edit_params(project, lambda p: p["train"].update(wide=dict(p["train"]["mlp"], arch="wide", hidden=[16])))
     dvc_yaml = (project.path / "dvc.yaml").read_text()
-    dvc_yaml = re.sub(r"( +)- \$\{train\.mlp\.dataset\}\n", r"\g<0>\1- ${train.wide.dataset}\n", dvc_yaml)
+    dvc_yaml = dvc_yaml.replace('"${train.mlp.dataset}",', '"${train.mlp.dataset}", "${train.wide.dataset}",')
     (project.path / "dvc.yaml").write_text(dvc_yaml)
     new = {"train@wide", "evaluate@wide", "export@wide", "deploy@wide", "predictions@wide", "visualize@wide"}
     assert set(project.dvc("stage", "list", "--name-only").stdout.split()) == before | new

@@ -13,8 +13,8 @@ import yaml
 from pipeline.core.errors import ConfigError
 from pipeline.core.io import atomic_open, load_torch, save_torch, write_json
 from pipeline.core.params import read_yaml
-from pipeline.runtime import configure, resolve_device, seed_everything
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.runtime import configure, resolve_device, seed_everything
 from tests.conftest import ROOT
 
 
@@ -69,9 +69,25 @@ def test_stage_errors_exit_2_with_the_message_only(tmp_path):
     params = read_yaml(ROOT / "params.yaml")
     params["download"]["digits"] = {"source": "nope"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    proc = subprocess.run([sys.executable, "-m", "stages.download", "digits", "--dataset-dir", "datasets/digits",
-                           "--out", str(tmp_path / "raw"), "--facts", str(tmp_path / "digits.json"),
-                           "--params", str(tmp_path / "params.yaml")], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "stages.download",
+            "digits",
+            "--dataset-dir",
+            "datasets/digits",
+            "--out",
+            str(tmp_path / "raw"),
+            "--facts",
+            str(tmp_path / "digits.json"),
+            "--params",
+            str(tmp_path / "params.yaml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "download.digits.source: unknown generic source 'nope'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "raw").exists() and not (tmp_path / "digits.json").exists()

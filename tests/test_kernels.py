@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline.deploy import check_diff
-from pipeline.export import ExportError
+from pipeline.core.errors import ExportError
+from pipeline.deployment.deploy import check_diff
 from tests.helpers import kernels
 from tests.helpers.project import tool_env
 
@@ -25,8 +25,12 @@ AVX2 = pipeline._cpu_flags() is not None and set(pipeline.NEEDS) <= pipeline._cp
 needs_avx2 = pytest.mark.skipif(not AVX2, reason="the pins apply to x86-64 CPUs with AVX2 and FMA only")
 # What a machine may set that differs from every pin: OpenBLAS's and ATen's AVX-512 kernels, oneDNN's
 # widest, MKL choosing by CPU.
-FOREIGN = {"OPENBLAS_CORETYPE": "SkylakeX", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
-           "MKL_CBWR": "AUTO"}
+FOREIGN = {
+    "OPENBLAS_CORETYPE": "SkylakeX",
+    "ATEN_CPU_CAPABILITY": "avx512",
+    "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX",
+    "MKL_CBWR": "AUTO",
+}
 # A stage as the project writes them, reporting the kernels each library runs.
 PROBE = """
 from pipeline.core import cli
@@ -50,8 +54,11 @@ def probe(env: dict[str, str]) -> tuple[dict, list[str]]:
 def test_the_pins_replace_what_the_environment_set_and_the_stage_log_says_what():
     kernels, log = probe(FOREIGN)
     assert kernels == {"openblas": ["Haswell"], "aten": "AVX2"}  # NumPy's and SciPy's OpenBLAS both
-    assert log == [f"INFO pipeline: {name}={FOREIGN[name]} in the environment replaced by {pin}, the pinned CPU "
-                   "kernels that give the committed bytes (docs/team.md)" for name, pin in pipeline.CPU_KERNELS.items()]
+    assert log == [
+        f"INFO pipeline: {name}={FOREIGN[name]} in the environment replaced by {pin}, the pinned CPU "
+        "kernels that give the committed bytes (docs/team.md)"
+        for name, pin in pipeline.CPU_KERNELS.items()
+    ]
 
 
 @needs_avx2
@@ -64,8 +71,10 @@ def test_a_value_equal_to_the_pin_is_not_reported():
 def test_pipeline_cpu_kernels_machine_leaves_each_library_its_own_choice():
     kernels, log = probe(FOREIGN | {"PIPELINE_CPU_KERNELS": "machine"})
     assert kernels["openblas"] == ["SkylakeX"]  # what the environment forced, not the pin
-    assert log == ["INFO pipeline: PIPELINE_CPU_KERNELS=machine: each library picks its own CPU kernels; outputs may "
-                   "differ from the committed bytes"]
+    assert log == [
+        "INFO pipeline: PIPELINE_CPU_KERNELS=machine: each library picks its own CPU kernels; outputs may "
+        "differ from the committed bytes"
+    ]
 
 
 def test_without_avx2_nothing_is_pinned_and_one_line_says_so(monkeypatch):
@@ -74,17 +83,22 @@ def test_without_avx2_nothing_is_pinned_and_one_line_says_so(monkeypatch):
     monkeypatch.setattr(pipeline.platform, "machine", lambda: "x86_64")
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Sandybridge")
     monkeypatch.delenv("PIPELINE_CPU_KERNELS", raising=False)
-    assert pipeline._pin() == ["CPU kernels not pinned (this x86_64 CPU has no AVX2/FMA): the libraries pick their own, "
-                               "and outputs may differ from the committed bytes (docs/team.md, Bitwise reproducibility)"]
+    assert pipeline._pin() == [
+        "CPU kernels not pinned (this x86_64 CPU has no AVX2/FMA): the libraries pick their own, "
+        "and outputs may differ from the committed bytes (docs/team.md, Bitwise reproducibility)"
+    ]
     assert os.environ["OPENBLAS_CORETYPE"] == "Sandybridge"
 
 
 def test_onnx_runtime_s_difference_is_recorded_as_its_bound_and_the_figure_logged(caplog):
     """The figures two AMD EPYCs gave for deploy@transfer record the same; LibTorch's (pinned) is kept."""
     where = Path("exports/transfer/model.onnx")
-    with caplog.at_level("INFO", logger="pipeline.deploy"):
-        assert check_diff("onnxruntime", 6.68e-06, 1e-4, where) == check_diff("onnxruntime", 4.77e-06, 1e-4, where) == {
-            "max_abs_diff_at_most": 1e-4}
+    with caplog.at_level("INFO", logger="pipeline.deployment.deploy"):
+        assert (
+            check_diff("onnxruntime", 6.68e-06, 1e-4, where)
+            == check_diff("onnxruntime", 4.77e-06, 1e-4, where)
+            == {"max_abs_diff_at_most": 1e-4}
+        )
     assert "onnxruntime: largest |difference| from the eager model 6.68e-06 (export.atol 0.0001)" in caplog.messages
     assert check_diff("cpp", 0.0, 1e-4, where) == {"max_abs_diff": 0.0}
     with pytest.raises(ExportError, match=r"0.0002 away from the eager model's > export.atol=0.0001"):
@@ -97,15 +111,32 @@ def test_onnx_runtime_s_difference_is_recorded_as_its_bound_and_the_figure_logge
 # (tests/helpers/kernels.py over every stage; docs/team.md has the table). OPENBLAS_CORETYPE=Zen or
 # Sandybridge and MKL_CBWR=AUTO changed no stage there.
 AVX512 = AVX2 and "avx512f" in pipeline._cpu_flags()
-TRAINED_BY_ATEN = ["train@mlp", "train@cnn", "train@fashion_mlp", "evaluate@mlp", "train_sentiment@sentiment",
-                   "train_charrnn@charrnn"]
+TRAINED_BY_ATEN = [
+    "train@mlp",
+    "train@cnn",
+    "train@fashion_mlp",
+    "evaluate@mlp",
+    "train_sentiment@sentiment",
+    "train_charrnn@charrnn",
+]
 FORCED = {
     "OPENBLAS_CORETYPE=SkylakeX": (AVX512, ["boundary@logreg"]),
     "ATEN_CPU_CAPABILITY=avx512": (AVX512, TRAINED_BY_ATEN),
-    "ATEN_CPU_CAPABILITY=default": (AVX2, [*TRAINED_BY_ATEN, "train_transfer@transfer", "train_tabular@logreg",
-                                           "train_tabular@perceptron", "gates@perceptron", "gates@mlp"]),
-    "ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX": (AVX512, ["train@cnn", "train_transfer@transfer", "train_sentiment@sentiment",
-                                                    "train_charrnn@charrnn", "style@style"]),
+    "ATEN_CPU_CAPABILITY=default": (
+        AVX2,
+        [
+            *TRAINED_BY_ATEN,
+            "train_transfer@transfer",
+            "train_tabular@logreg",
+            "train_tabular@perceptron",
+            "gates@perceptron",
+            "gates@mlp",
+        ],
+    ),
+    "ONEDNN_MAX_CPU_ISA=AVX512_CORE_AMX": (
+        AVX512,
+        ["train@cnn", "train_transfer@transfer", "train_sentiment@sentiment", "train_charrnn@charrnn", "style@style"],
+    ),
 }
 
 
@@ -137,8 +168,14 @@ def test_with_the_pins_off_a_forced_kernel_changes_the_stages_the_table_names(re
 @needs_avx2
 def test_make_repro_says_what_it_replaced_once_before_the_stages(tmp_path):
     """Under `make repro` the stages inherit the scheduler's pinned settings: the scheduler says it."""
-    proc = subprocess.run([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=tmp_path,
-                          env=tool_env() | {"PYTHONPATH": str(ROOT), "OPENBLAS_CORETYPE": "SkylakeX"},
-                          capture_output=True, text=True)
-    assert proc.stderr.splitlines()[0] == ("note: OPENBLAS_CORETYPE=SkylakeX in the environment replaced by Haswell, "
-                                           "the pinned CPU kernels that give the committed bytes (docs/team.md)")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "1"],
+        cwd=tmp_path,
+        env=tool_env() | {"PYTHONPATH": str(ROOT), "OPENBLAS_CORETYPE": "SkylakeX"},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stderr.splitlines()[0] == (
+        "note: OPENBLAS_CORETYPE=SkylakeX in the environment replaced by Haswell, "
+        "the pinned CPU kernels that give the committed bytes (docs/team.md)"
+    )

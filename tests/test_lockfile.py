@@ -1,5 +1,5 @@
 """dvc.lock after switching a stage's params away and back: the same bytes as before (issue 16).
-The real `dvc repro` writes the file; `pipeline.lockfile.tidy` (run by `make repro` after its
+The real `dvc repro` writes the file; `pipeline.run.lockfile.tidy` (run by `make repro` after its
 stages) drops what dvc.yaml no longer defines and restores dvc.yaml's order."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import lockfile
+from pipeline.run import lockfile
 from tests.conftest import sh
 
 DVC = str(Path(sys.executable).with_name("dvc"))
@@ -31,9 +31,13 @@ def repo(tmp_path) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     write_params(repo, {"a": 1, "b": 2})
-    stages = {"first": {"cmd": "echo first > first.txt", "outs": ["first.txt"]},
-              "make": {"foreach": "${use}", "do": {"cmd": "echo ${item} > out_${key}.txt", "deps": ["first.txt"],
-                                                   "outs": ["out_${key}.txt"]}}}
+    stages = {
+        "first": {"cmd": "echo first > first.txt", "outs": ["first.txt"]},
+        "make": {
+            "foreach": "${use}",
+            "do": {"cmd": "echo ${item} > out_${key}.txt", "deps": ["first.txt"], "outs": ["out_${key}.txt"]},
+        },
+    }
     (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}, sort_keys=False))
     (repo / ".gitignore").write_text("/*.txt\n/logs/\n")  # outputs and logs ignored, as the project ignores them
     sh(["git", "init", "-q"], repo)
@@ -82,8 +86,12 @@ def test_make_repro_tidies_the_lock_file_and_names_the_machine_only_when_it_diff
 
 
 def run_parallel(repo: Path) -> subprocess.CompletedProcess:
-    return sh([sys.executable, "-m", "pipeline.parallel"], repo, check=False,
-              env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return sh(
+        [sys.executable, "-m", "pipeline.run.parallel"],
+        repo,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
 
 
 def test_no_lock_file_is_nothing_to_do(tmp_path):

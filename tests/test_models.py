@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 
 PARAMS = read_yaml(ROOT / "params.yaml")
 MODEL_SECTIONS = ("train", "transfer", "tabular", "charrnn", "sentiment")
-REGISTERED = sorted(p.stem for p in MODELS.glob("*.py") if p.stem != "__init__")  # one file per architecture
+REGISTERED = sorted(p.stem for p in MODELS.glob("*.py") if not p.stem.startswith("_"))  # one file per architecture
 IMAGE_SHAPES = {"digits": [1, 8, 8], "mnist": [1, 28, 28], "cifar10": [3, 32, 32]}
 TEN = [str(i) for i in range(10)]
 
@@ -45,26 +45,83 @@ def cases():
     out = []
     for arch in ("mlp", "cnn"):
         for name, shape in IMAGE_SHAPES.items():
-            out.append((f"{arch}-{name}", arch, image_spec(shape), torch.rand(6, *shape, generator=g), torch.arange(6),
-                        F.cross_entropy, None))
+            out.append(
+                (
+                    f"{arch}-{name}",
+                    arch,
+                    image_spec(shape),
+                    torch.rand(6, *shape, generator=g),
+                    torch.arange(6),
+                    F.cross_entropy,
+                    None,
+                )
+            )
     cnn = params_for("cnn")
-    out.append(("transfer-pipeline-cnn", "transfer",
-                {"classes": ["even", "odd"], "backbone": {"source": "pipeline", "model": "cnn", "arch": "cnn",
-                                                           "params": cnn.model_dump(), "spec": image_spec([1, 8, 8])}},
-                torch.rand(6, 1, 8, 8, generator=g), torch.arange(6) % 2, F.cross_entropy, None))
-    out.append(("transfer-torchvision-resnet18", "transfer",
-                {"classes": ["cat", "dog"], "backbone": {"source": "torchvision", "arch": "resnet18", "weights": "random"}},
-                torch.rand(4, 3, 32, 32, generator=g), torch.arange(4) % 2, F.cross_entropy, None))
+    out.append(
+        (
+            "transfer-pipeline-cnn",
+            "transfer",
+            {
+                "classes": ["even", "odd"],
+                "backbone": {
+                    "source": "pipeline",
+                    "model": "cnn",
+                    "arch": "cnn",
+                    "params": cnn.model_dump(),
+                    "spec": image_spec([1, 8, 8]),
+                },
+            },
+            torch.rand(6, 1, 8, 8, generator=g),
+            torch.arange(6) % 2,
+            F.cross_entropy,
+            None,
+        )
+    )
+    out.append(
+        (
+            "transfer-torchvision-resnet18",
+            "transfer",
+            {"classes": ["cat", "dog"], "backbone": {"source": "torchvision", "arch": "resnet18", "weights": "random"}},
+            torch.rand(4, 3, 32, 32, generator=g),
+            torch.arange(4) % 2,
+            F.cross_entropy,
+            None,
+        )
+    )
     for arch in ("logreg", "perceptron", "tabular_mlp"):
-        out.append((arch, arch, {"features": list("abcde"), "classes": ["no", "yes"], "mean": [1.0] * 5, "std": [2.0] * 5},
-                    torch.randn(8, 5, generator=g) * 2 + 1, torch.arange(8) % 2,
-                    lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()), None))
-    out.append(("charrnn", "charrnn", {"chars": list("abcdefgh")}, torch.randint(0, 8, (3, 12), generator=g),
-                torch.randint(0, 8, (3, 12), generator=g),
-                lambda o, y: F.cross_entropy(o.reshape(-1, 8), y.reshape(-1)),
-                lambda m, x: m(x, *m.init_state(len(x)))[0]))
-    out.append(("sentiment", "sentiment", {"vocab_size": 30, "seq_length": 10}, torch.randint(0, 30, (6, 10), generator=g),
-                torch.arange(6) % 2, lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()), None))
+        out.append(
+            (
+                arch,
+                arch,
+                {"features": list("abcde"), "classes": ["no", "yes"], "mean": [1.0] * 5, "std": [2.0] * 5},
+                torch.randn(8, 5, generator=g) * 2 + 1,
+                torch.arange(8) % 2,
+                lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()),
+                None,
+            )
+        )
+    out.append(
+        (
+            "charrnn",
+            "charrnn",
+            {"chars": list("abcdefgh")},
+            torch.randint(0, 8, (3, 12), generator=g),
+            torch.randint(0, 8, (3, 12), generator=g),
+            lambda o, y: F.cross_entropy(o.reshape(-1, 8), y.reshape(-1)),
+            lambda m, x: m(x, *m.init_state(len(x)))[0],
+        )
+    )
+    out.append(
+        (
+            "sentiment",
+            "sentiment",
+            {"vocab_size": 30, "seq_length": 10},
+            torch.randint(0, 30, (6, 10), generator=g),
+            torch.arange(6) % 2,
+            lambda o, y: F.binary_cross_entropy_with_logits(o, y.float()),
+            None,
+        )
+    )
     return out
 
 
@@ -108,8 +165,13 @@ def forward_and_train(case, params) -> None:
     run = call or (lambda m, inputs: m(as_float(inputs)))
     model.eval()
     out = run(model, x)
-    expected = {"logreg": (len(x),), "perceptron": (len(x),), "tabular_mlp": (len(x),), "sentiment": (len(x),),
-                "charrnn": (*x.shape, 8)}.get(arch, (len(x), len(spec.get("classes", []))))
+    expected = {
+        "logreg": (len(x),),
+        "perceptron": (len(x),),
+        "tabular_mlp": (len(x),),
+        "sentiment": (len(x),),
+        "charrnn": (*x.shape, 8),
+    }.get(arch, (len(x), len(spec.get("classes", []))))
     assert tuple(out.shape) == expected and torch.isfinite(out).all()
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(trainable, lr=0.01)
@@ -146,8 +208,11 @@ def test_course_architectures():
     linears = [m for m in mlp.modules() if isinstance(m, torch.nn.Linear)]
     assert [(lin.in_features, lin.out_features) for lin in linears] == [(784, 512), (512, 512), (512, 10)]
     fashion = arch_schema("mlp", "test").model_validate(PARAMS["train"]["fashion_mlp"])
-    widths = [m.out_features for m in build_model("mlp", fashion, image_spec([1, 28, 28])).modules()
-              if isinstance(m, torch.nn.Linear)]
+    widths = [
+        m.out_features
+        for m in build_model("mlp", fashion, image_spec([1, 28, 28])).modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
     assert widths == [256, 128, 64, 10]
     cnn = build_model("cnn", params_for("cnn"), image_spec([3, 32, 32]))
     convs = [m.out_channels for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)]

@@ -42,8 +42,9 @@ def store_paths(tmp_path):
 def test_digits_get_a_seeded_stratified_test_split(tmp_path):
     digits = fetch("digits", tmp_path / "raw")
     paths, stats = store_paths(tmp_path)
-    info = normalize_dataset(digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0),
-                             paths, stats)
+    info = normalize_dataset(
+        digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths, stats
+    )
     splits = {s: load_split(p) for s, p in paths.items()}
     assert info.counts == {s: len(v) for s, v in splits.items()} and sum(info.counts.values()) == 1797
     assert 355 <= info.counts["test"] <= 365
@@ -55,8 +56,9 @@ def test_digits_get_a_seeded_stratified_test_split(tmp_path):
     assert read_info(stats) == info
     # Same seed, same bytes; another seed, another split.
     paths2, stats2 = store_paths(tmp_path / "again")
-    normalize_dataset(digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths2,
-                      stats2)
+    normalize_dataset(
+        digits, tmp_path / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths2, stats2
+    )
     assert paths2["test"].read_bytes() == paths["test"].read_bytes()
 
 
@@ -72,6 +74,7 @@ def test_official_test_split_stays_the_test_split(tmp_path):
 
 def test_labels_outside_the_class_range_are_an_error(tmp_path):
     from tests.conftest import write_idx
+
     make_idx_dataset(tmp_path / "raw", n_train=50, n_test=20)
     write_idx(tmp_path / "raw" / "t10k-labels-idx1-ubyte.gz", np.full(20, 12, np.uint8))
     paths, stats = store_paths(tmp_path)

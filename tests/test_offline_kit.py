@@ -25,8 +25,10 @@ def wheelhouse():
 
 def test_have_file_names_are_read_from_pip_freeze_output(wheelhouse, tmp_path):
     have = tmp_path / "have.txt"
-    have.write_text("# pip freeze\nNumPy==2.5.2\ntorch @ file:///wheels/torch.whl\nruamel.yaml==0.18\n"
-                    "scikit_learn==1.8\n\npydantic-core>=2\n")
+    have.write_text(
+        "# pip freeze\nNumPy==2.5.2\ntorch @ file:///wheels/torch.whl\nruamel.yaml==0.18\n"
+        "scikit_learn==1.8\n\npydantic-core>=2\n"
+    )
     assert wheelhouse.read_have(have) == {"numpy", "torch", "ruamel-yaml", "scikit-learn", "pydantic-core"}
 
 
@@ -40,9 +42,11 @@ def fake_wheel(folder: Path, name: str = "offline_kit_probe") -> None:
     """The smallest valid wheel: one module and its dist-info."""
     folder.mkdir(parents=True)
     info = f"{name}-1.0.dist-info"
-    files = {f"{name}.py": "VALUE = 42\n",
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files = {
+        f"{name}.py": "VALUE = 42\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
     files[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in files) + f"{info}/RECORD,,\n"
     with zipfile.ZipFile(folder / f"{name}-1.0-py3-none-any.whl", "w") as whl:
         for path, text in files.items():
@@ -59,8 +63,14 @@ def copy_of_repo(dest: Path) -> Path:
 
 def run_kit(repo: Path, *args: str, python: str = sys.executable) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON": python}
-    return subprocess.run(["bash", str(repo / "bench" / "offline_gpu.sh"), *args], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        ["bash", str(repo / "bench" / "offline_gpu.sh"), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow  # pip installs wheels into a new venv and runs a benchmark: seconds

@@ -16,7 +16,7 @@ import yaml
 from pipeline.core.io import load_torch
 from pipeline.data.formats import parse_admissions_csv, parse_table_csv
 from pipeline.schema.backbones import BackboneParams
-from pipeline.weights import fetch_backbone
+from pipeline.weights.backbone import fetch_backbone
 from tests.conftest import image_folder_files
 from tests.helpers.project import make_project
 from tests.helpers.stages import stage_ok as stage
@@ -42,8 +42,17 @@ class Own:
 
     def download(self, name: str, **entry) -> dict:
         self.params["download"][name] = entry
-        stage("download", name, "--dataset-dir", self.folder(name), "--out", self.raw(name),
-              "--facts", self.facts(name), params=self.write())
+        stage(
+            "download",
+            name,
+            "--dataset-dir",
+            self.folder(name),
+            "--out",
+            self.raw(name),
+            "--facts",
+            self.facts(name),
+            params=self.write(),
+        )
         return json.loads(self.facts(name).read_text())
 
     def raw(self, name: str) -> Path:
@@ -56,9 +65,14 @@ class Own:
         return self.root / "data/processed" / name / file
 
     def train_outputs(self, model: str) -> list:
-        return ["--checkpoint", self.root / "models" / model / "model.pt",
-                "--loss-curve", self.root / "curves" / model / "loss.csv",
-                "--accuracy-curve", self.root / "curves" / model / "accuracy.csv"]
+        return [
+            "--checkpoint",
+            self.root / "models" / model / "model.pt",
+            "--loss-curve",
+            self.root / "curves" / model / "loss.csv",
+            "--accuracy-curve",
+            self.root / "curves" / model / "accuracy.csv",
+        ]
 
     def splits(self, name: str) -> list:
         return [x for s in ("train", "val", "test") for x in (f"--{s}", self.processed(name, f"{s}.pt"))]
@@ -80,15 +94,34 @@ def test_a_table_of_your_own_trains_logreg_and_the_perceptron(own, course_files)
     assert np.array_equal(ours["all"].labels, course["all"].labels)
 
     own.params["normalize"]["grades"] = {"test_fraction": 0.1, "val_fraction": 0.1, "seed": 0}
-    stage("normalize", "grades", "--raw", own.raw("grades"), "--facts", own.facts("grades"),
-          *own.splits("grades"), "--stats", own.processed("grades", "stats.json"), params=own.write())
+    stage(
+        "normalize",
+        "grades",
+        "--raw",
+        own.raw("grades"),
+        "--facts",
+        own.facts("grades"),
+        *own.splits("grades"),
+        "--stats",
+        own.processed("grades", "stats.json"),
+        params=own.write(),
+    )
     stats = json.loads(own.processed("grades", "stats.json").read_text())
     assert stats["counts"] == {"train": 324, "val": 36, "test": 40} and stats["classes"] == ["0", "1"]
     for model in ("logreg", "perceptron"):
         own.params["tabular"][model]["dataset"] = "grades"
-        stage("train_tabular", model, "--train", own.processed("grades", "train.pt"),
-              "--val", own.processed("grades", "val.pt"), "--stats", own.processed("grades", "stats.json"),
-              *own.train_outputs(model), params=own.write())
+        stage(
+            "train_tabular",
+            model,
+            "--train",
+            own.processed("grades", "train.pt"),
+            "--val",
+            own.processed("grades", "val.pt"),
+            "--stats",
+            own.processed("grades", "stats.json"),
+            *own.train_outputs(model),
+            params=own.write(),
+        )
         spec = load_torch(own.root / "models" / model / "model.pt")["spec"]
         assert spec["classes"] == ["0", "1"] and spec["features"][2:] == ["rank_1", "rank_2", "rank_3", "rank_4"]
 
@@ -122,16 +155,40 @@ def test_labeled_text_of_your_own_trains_the_sentiment_model(own, course_files):
         out.writerows([line, "levin" if "Levin" in line else "other"] for line in lines[:1200])
     facts = own.download("lines", source="labeled_text", text_column="line", label_column="who")
     assert (facts["kind"], facts["classes"]) == ("reviews", ["levin", "other"])
-    own.params["encode_reviews"]["lines"] = {"seq_length": 24, "min_count": 1, "test_fraction": 0.1,
-                                             "val_fraction": 0.1, "seed": 0}
-    stage("encode_reviews", "lines", "--raw", own.raw("lines"), "--facts", own.facts("lines"),
-          *own.splits("lines"), "--vocab", own.processed("lines", "vocab.json"), params=own.write())
+    own.params["encode_reviews"]["lines"] = {
+        "seq_length": 24,
+        "min_count": 1,
+        "test_fraction": 0.1,
+        "val_fraction": 0.1,
+        "seed": 0,
+    }
+    stage(
+        "encode_reviews",
+        "lines",
+        "--raw",
+        own.raw("lines"),
+        "--facts",
+        own.facts("lines"),
+        *own.splits("lines"),
+        "--vocab",
+        own.processed("lines", "vocab.json"),
+        params=own.write(),
+    )
     vocab = json.loads(own.processed("lines", "vocab.json").read_text())
     assert vocab["classes"] == ["levin", "other"] and sum(vocab["counts"].values()) == 1200
     own.params["sentiment"]["sentiment"]["dataset"] = "lines"
-    stage("train_sentiment", "sentiment", "--train", own.processed("lines", "train.pt"),
-          "--val", own.processed("lines", "val.pt"), "--vocab", own.processed("lines", "vocab.json"),
-          *own.train_outputs("sentiment"), params=own.write())
+    stage(
+        "train_sentiment",
+        "sentiment",
+        "--train",
+        own.processed("lines", "train.pt"),
+        "--val",
+        own.processed("lines", "val.pt"),
+        "--vocab",
+        own.processed("lines", "vocab.json"),
+        *own.train_outputs("sentiment"),
+        params=own.write(),
+    )
     assert (own.root / "models/sentiment/model.pt").is_file()
 
 
@@ -144,12 +201,35 @@ def test_photos_of_your_own_for_style_transfer_and_filters(own, course_files):
     own.params["style"]["style"].update(images="mine", content="octopus.jpg", style="hockney.jpg")
     own.params["filters"].update(photos="mine", images=["octopus.jpg", "hockney.jpg"])
     fetch_backbone("vgg", BackboneParams(arch="vgg19", weights="random", seed=0), own.root / "vgg.pt")  # not under test
-    stage("style", "style", "--photos", own.raw("mine"), "--vgg", own.root / "vgg.pt",
-          "--image", own.root / "stylized.png", "--curve", own.root / "style.csv",
-          "--metrics", own.root / "style.json", params=own.write())
+    stage(
+        "style",
+        "style",
+        "--photos",
+        own.raw("mine"),
+        "--vgg",
+        own.root / "vgg.pt",
+        "--image",
+        own.root / "stylized.png",
+        "--curve",
+        own.root / "style.csv",
+        "--metrics",
+        own.root / "style.json",
+        params=own.write(),
+    )
     assert json.loads((own.root / "style.json").read_text())["steps"] == 2
-    stage("filters", "mine", "--photos", own.raw("mine"), "--facts", own.facts("mine"),
-          "--out", own.root / "filters.png", "--metrics", own.root / "filters.json", params=own.path)
+    stage(
+        "filters",
+        "mine",
+        "--photos",
+        own.raw("mine"),
+        "--facts",
+        own.facts("mine"),
+        "--out",
+        own.root / "filters.png",
+        "--metrics",
+        own.root / "filters.json",
+        params=own.path,
+    )
     assert (own.root / "filters.png").stat().st_size > 0
 
 
@@ -162,13 +242,45 @@ def test_cats_and_dogs_as_an_image_folder(own, course_files):
     own.params["normalize"]["pets"] = {"val_fraction": 0.25, "seed": 0, "size": 16}
     own.params["augment"]["pets"] = dict(own.params["augment"]["digits"], hflip=0.5)
     own.params["train"]["fashion_mlp"]["dataset"] = "pets"
-    stage("normalize", "pets", "--raw", own.raw("pets"), "--facts", own.facts("pets"), *own.splits("pets"),
-          "--stats", own.processed("pets", "stats.json"), params=own.write())
+    stage(
+        "normalize",
+        "pets",
+        "--raw",
+        own.raw("pets"),
+        "--facts",
+        own.facts("pets"),
+        *own.splits("pets"),
+        "--stats",
+        own.processed("pets", "stats.json"),
+        params=own.write(),
+    )
     assert json.loads(own.processed("pets", "stats.json").read_text())["classes"] == ["cat", "dog"]
     policy, preview = own.root / "policy.json", own.root / "preview.png"
-    stage("augment", "pets", "--train", own.processed("pets", "train.pt"), "--facts", own.facts("pets"),
-          "--policy", policy, "--preview", preview, params=own.path)
-    stage("train", "fashion_mlp", "--train", own.processed("pets", "train.pt"),
-          "--val", own.processed("pets", "val.pt"), "--stats", own.processed("pets", "stats.json"),
-          "--policy", policy, *own.train_outputs("fashion_mlp"), params=own.path)
+    stage(
+        "augment",
+        "pets",
+        "--train",
+        own.processed("pets", "train.pt"),
+        "--facts",
+        own.facts("pets"),
+        "--policy",
+        policy,
+        "--preview",
+        preview,
+        params=own.path,
+    )
+    stage(
+        "train",
+        "fashion_mlp",
+        "--train",
+        own.processed("pets", "train.pt"),
+        "--val",
+        own.processed("pets", "val.pt"),
+        "--stats",
+        own.processed("pets", "stats.json"),
+        "--policy",
+        policy,
+        *own.train_outputs("fashion_mlp"),
+        params=own.path,
+    )
     assert (own.root / "models/fashion_mlp/model.pt").is_file()

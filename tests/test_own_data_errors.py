@@ -19,8 +19,17 @@ def download(tmp_path, small_params, name: str, entry: dict) -> tuple[subprocess
     small_params["download"][name] = entry
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(small_params, sort_keys=False))
-    proc = run_stage("download", name, "--dataset-dir", tmp_path / "datasets" / name, "--out", tmp_path / "raw",
-                     "--facts", tmp_path / "facts.json", params=params)
+    proc = run_stage(
+        "download",
+        name,
+        "--dataset-dir",
+        tmp_path / "datasets" / name,
+        "--out",
+        tmp_path / "raw",
+        "--facts",
+        tmp_path / "facts.json",
+        params=params,
+    )
     lines = proc.stderr.splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith("ERROR ")), len(lines))
     return proc, "\n".join(lines[first:]).removeprefix("ERROR pipeline: ")  # the error, without the log before it
@@ -43,40 +52,50 @@ BAD = {
         {"source": "table_csv", "label_column": "admitted", "onehot": ["rank"]},
         lambda tmp, data: shutil.copy(data / "student_data.csv", folder(tmp)),
         "{dir}/student_data.csv: no column 'admitted' (columns: admit, gre, gpa, rank); "
-        "set download.mine.label_column to one of them"),
+        "set download.mine.label_column to one of them",
+    ),
     "one class only": (
         {"source": "labeled_text", "text_column": "text", "label_column": "label"},
         lambda tmp, data: table(tmp, "text,label\ngood film,pos\nfine acting,pos\n"),
-        "{dir}/data.csv: one class only in column 'label' (pos); a classifier needs examples of at least two"),
+        "{dir}/data.csv: one class only in column 'label' (pos); a classifier needs examples of at least two",
+    ),
     "three classes for a binary model": (
         {"source": "labeled_text"},
         lambda tmp, data: [(folder(tmp) / c).mkdir() or (folder(tmp) / c / "1.txt").write_text(c) for c in "abc"],
         "{dir}: 3 classes in the class sub-folders (a, b, c); the sentiment model is binary (one "
-        "sigmoid output): keep two classes, or merge them into two"),
+        "sigmoid output): keep two classes, or merge them into two",
+    ),
     "invalid UTF-8": (
         {"source": "text_files"},
         lambda tmp, data: (folder(tmp) / "story.txt").write_bytes(b"one\ntwo\nthr\xe9e\n"),
         "{dir}/story.txt: line 3 is not UTF-8 (byte 0xe9); save the file as UTF-8 "
-        "(e.g. iconv -f latin1 -t utf-8 story.txt > fixed.txt)"),
+        "(e.g. iconv -f latin1 -t utf-8 story.txt > fixed.txt)",
+    ),
     "an empty file": (
         {"source": "text_files"},
         lambda tmp, data: [shutil.copy(data / "anna.txt", folder(tmp)), (folder(tmp) / "b.txt").write_text("\n")],
-        "{dir}/b.txt: empty; add text to it or remove it"),
+        "{dir}/b.txt: empty; add text to it or remove it",
+    ),
     "an unreadable image": (
         {"source": "photos"},
-        lambda tmp, data: [shutil.copy(data / "octopus.jpg", folder(tmp)),
-                           (folder(tmp) / "hockney.jpg").write_bytes((data / "hockney.jpg").read_bytes()[:2000])],
-        "{dir}/hockney.jpg: not a readable image (image file is truncated ...); replace it or remove it"),
+        lambda tmp, data: [
+            shutil.copy(data / "octopus.jpg", folder(tmp)),
+            (folder(tmp) / "hockney.jpg").write_bytes((data / "hockney.jpg").read_bytes()[:2000]),
+        ],
+        "{dir}/hockney.jpg: not a readable image (image file is truncated ...); replace it or remove it",
+    ),
     "a word where a number belongs": (
         {"source": "table_csv", "label_column": "y"},
         lambda tmp, data: table(tmp, "x,colour,y\n1,red,0\n2,blue,1\n"),
         "{dir}/data.csv: line 2, column 'colour': 'red' is not a finite number; fix it, or add 'colour' to "
-        "download.mine.onehot if it is a category"),
+        "download.mine.onehot if it is a category",
+    ),
     "a missing label_column": (
         {"source": "table_csv"},
         lambda tmp, data: table(tmp, "x,y\n1,0\n2,1\n"),
         "params.yaml is invalid:\n  - download.mine.label_column: required for a table_csv source (the name of "
-        "a column of your table)"),
+        "a column of your table)",
+    ),
 }
 
 
@@ -112,8 +131,9 @@ def test_files_from_a_mirror_are_checked_after_their_checksum(tmp_path, small_pa
     entry = {"source": "table_csv", "label_column": "y", "mirrors": [mirror.as_uri()], "checksums": {"votes.csv": md5}}
     proc, message = download(tmp_path, small_params, "mine", entry)
     assert proc.returncode == 2
-    assert message == ("mine's file votes.csv: one class only in column 'y' (0); a classifier needs examples of "
-                       "at least two")
+    assert message == (
+        "mine's file votes.csv: one class only in column 'y' (0); a classifier needs examples of at least two"
+    )
     assert not list(tmp_path.glob("raw*")) and not (tmp_path / "facts.json").exists()
     (mirror / "votes.csv").write_text("x,y\n1,0\n2,1\n", encoding="utf-8")
     entry["checksums"]["votes.csv"] = hashlib.md5((mirror / "votes.csv").read_bytes()).hexdigest()

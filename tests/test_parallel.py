@@ -15,8 +15,10 @@ import psutil  # installed with dvc
 import pytest
 import yaml
 
-from pipeline import parallel
-from pipeline.progress import RAN, statuses
+from pipeline.core.errors import SchedulerError
+from pipeline.run import dvc as adapter
+from pipeline.run import parallel
+from pipeline.run.progress import RAN, statuses
 from tests.conftest import commit_dvc_repo, sh, tool_env
 
 DOT = """strict digraph {
@@ -35,13 +37,18 @@ DOT = """strict digraph {
 
 
 def test_parse_dot_reads_every_stage_and_edge():
-    up = parallel.parse_dot(DOT)
-    assert up == {"download@a": set(), "normalize@a": {"download@a"}, "train@m": {"normalize@a"},
-                  "train@n": {"normalize@a"}, "report": {"train@m", "train@n"}}
+    up = adapter.parse_dot(DOT)
+    assert up == {
+        "download@a": set(),
+        "normalize@a": {"download@a"},
+        "train@m": {"normalize@a"},
+        "train@n": {"normalize@a"},
+        "report": {"train@m", "train@n"},
+    }
 
 
 def test_plan_is_the_changed_stages_and_everything_downstream():
-    up = parallel.parse_dot(DOT)
+    up = adapter.parse_dot(DOT)
     assert parallel.downstream_closure(up, {"train@m"}) == {"train@m", "report"}
     assert parallel.downstream_closure(up, {"normalize@a"}) == {"normalize@a", "train@m", "train@n", "report"}
     assert parallel.downstream_closure(up, set()) == set()
@@ -50,7 +57,7 @@ def test_plan_is_the_changed_stages_and_everything_downstream():
 
 
 def test_critical_path_puts_the_longest_chain_first():
-    up = parallel.parse_dot(DOT)
+    up = adapter.parse_dot(DOT)
     plan = set(up)
     cp = parallel.critical_path(up, plan, {"train@m": 100.0, "train@n": 5.0, "report": 2.0})
     assert cp["train@m"] == 102.0 and cp["train@n"] == 7.0
@@ -68,14 +75,15 @@ class FakeStage:
     def __call__(self, name: str) -> subprocess.Popen:
         self.started[name] = time.perf_counter()
         code = 3 if name in self.fail else 0
-        self.procs[name] = subprocess.Popen([sys.executable, "-c",
-                                             f"import time, sys; time.sleep({self.seconds.get(name, 0.05)}); sys.exit({code})"],
-                                            start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-c", f"import time, sys; time.sleep({self.seconds.get(name, 0.05)}); sys.exit({code})"],
+            start_new_session=True,
+        )
         return self.procs[name]
 
 
 def test_schedule_respects_the_graph_and_the_job_limit():
-    up = parallel.parse_dot(DOT)
+    up = adapter.parse_dot(DOT)
     fake = FakeStage({"train@m": 0.6, "train@n": 0.6})
     out = parallel.schedule(up, set(up), fake, jobs=2, priority={}, poll=0.01)
     assert set(out.finished) == set(up) and not out.failed and not out.not_run
@@ -89,7 +97,7 @@ def test_schedule_respects_the_graph_and_the_job_limit():
 
 
 def test_schedule_with_one_job_runs_one_at_a_time_longest_chain_first():
-    up = parallel.parse_dot(DOT)
+    up = adapter.parse_dot(DOT)
     fake = FakeStage({})
     prio = {"train@n": 50.0, "train@m": 10.0}
     out = parallel.schedule(up, set(up), fake, jobs=1, priority=prio, poll=0.01)
@@ -100,7 +108,7 @@ def test_schedule_with_one_job_runs_one_at_a_time_longest_chain_first():
 
 
 def test_a_failure_starts_nothing_new_lets_running_stages_finish_and_names_what_did_not_run():
-    up = parallel.parse_dot(DOT)
+    up = adapter.parse_dot(DOT)
     fake = FakeStage({"train@m": 0.05, "train@n": 0.8}, fail={"train@m"})
     out = parallel.schedule(up, set(up), fake, jobs=2, priority={}, poll=0.01)
     assert out.failed == {"train@m": 3}
@@ -110,7 +118,7 @@ def test_a_failure_starts_nothing_new_lets_running_stages_finish_and_names_what_
 
 
 def test_a_cycle_is_an_error_not_a_hang():
-    with pytest.raises(parallel.SchedulerError, match="wait on each other"):
+    with pytest.raises(SchedulerError, match="wait on each other"):
         parallel.schedule({"a": {"b"}, "b": {"a"}}, {"a", "b"}, FakeStage({}), jobs=2, priority={}, poll=0.01)
 
 
@@ -142,18 +150,29 @@ def small_dvc_repo(path: Path) -> Path:
     (path / "params.yaml").write_text("b: {x: 1}\n")
     stages = {
         "a": {"cmd": "python stage.py a 1 a.txt in.txt", "deps": ["stage.py", "in.txt"], "outs": ["a.txt"]},
-        "b": {"cmd": "python stage.py b 1 b.txt in.txt", "deps": ["stage.py", "in.txt"], "params": ["b.x"],
-              "outs": ["b.txt"]},
-        "c": {"cmd": "python stage.py c 0 c.txt a.txt b.txt", "deps": ["stage.py", "a.txt", "b.txt"],
-              "outs": ["c.txt"]},
+        "b": {
+            "cmd": "python stage.py b 1 b.txt in.txt",
+            "deps": ["stage.py", "in.txt"],
+            "params": ["b.x"],
+            "outs": ["b.txt"],
+        },
+        "c": {
+            "cmd": "python stage.py c 0 c.txt a.txt b.txt",
+            "deps": ["stage.py", "a.txt", "b.txt"],
+            "outs": ["c.txt"],
+        },
     }
     (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     return commit_dvc_repo(path)
 
 
 def run_parallel(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return sh([sys.executable, "-m", "pipeline.parallel", *args], repo, check=False,
-              env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    return sh(
+        [sys.executable, "-m", "pipeline.run.parallel", *args],
+        repo,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
 
 
 def span(repo: Path, name: str) -> tuple[float, float]:
@@ -217,12 +236,17 @@ def test_an_interrupt_stops_the_running_stages_and_records_nothing_half_done(tmp
     stages = yaml.safe_load((repo / "dvc.yaml").read_text())
     stages["stages"]["a"]["cmd"] = "python stage.py a 60 a.txt in.txt"  # long enough to be interrupted
     (repo / "dvc.yaml").write_text(yaml.safe_dump(stages))
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], cwd=repo,
-                            env=tool_env() | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # as from a terminal: SIGINT at its default even if this test process
-                            # inherited it ignored (a child then ignores it too, and Python keeps that)
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"],
+        cwd=repo,
+        env=tool_env() | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: SIGINT at its default even if this test process
+        # inherited it ignored (a child then ignores it too, and Python keeps that)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     log = repo / "logs" / "a.log"
     while "Running stage 'a'" not in (log.read_text() if log.exists() else ""):  # DVC started a's command
         assert proc.poll() is None, proc.communicate()
@@ -247,13 +271,13 @@ def test_outside_a_dvc_repository_it_says_so_and_exits_2(tmp_path):
 
 def test_dvc_beside_the_interpreter_else_on_path_else_a_clear_error(tmp_path, monkeypatch):
     venv_dvc = Path(sys.executable).with_name("dvc")
-    assert parallel.Dvc(tmp_path).exe == str(venv_dvc)
+    assert adapter.Dvc(tmp_path).exe == str(venv_dvc)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # a folder without dvc (bench/offline_gpu.sh)
     monkeypatch.setenv("PATH", str(venv_dvc.parent))
-    assert parallel.Dvc(tmp_path).exe == str(venv_dvc)
+    assert adapter.Dvc(tmp_path).exe == str(venv_dvc)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(parallel.SchedulerError, match="no `dvc` beside .* or on PATH: run `make setup`"):
-        parallel.Dvc(tmp_path)
+    with pytest.raises(SchedulerError, match="no `dvc` beside .* or on PATH: run `make setup`"):
+        adapter.Dvc(tmp_path)
 
 
 def test_bad_jobs_is_refused():
@@ -264,7 +288,7 @@ def test_bad_jobs_is_refused():
 
 def test_relay_writes_every_line_to_the_log_and_keeps_the_last_redraw_of_a_progress_bar(tmp_path):
     seen = []
-    dvc = parallel.Dvc(Path("."), lambda name, text: seen.append((name, text)))
+    dvc = adapter.Dvc(Path("."), lambda name, text: seen.append((name, text)))
     (tmp_path / "s.log").write_text("the last run's output\n")
     dvc._relay("s", io.BytesIO(b"start\n 10%|#   \r 50%|##  \r100%|####\n\ndone \xff\r\n"), tmp_path / "s.log")
     assert (tmp_path / "s.log").read_text() == "start\n100%|####\n\ndone \ufffd\n"

@@ -27,12 +27,22 @@ def model_stages(family: str, model: str, image: bool = False) -> set[str]:
 
 EXPECTED = (
     {f"{s}@{d}" for s in ("download", "normalize") for d in ("digits", "breast_cancer")}
-    | {"download@pydoc", "download@synthetic_reviews", "download@sample_photos", "augment@digits",
-       "encode_text@pydoc", "encode_reviews@synthetic_reviews", "backbone@vgg19_random", "style@style", "build_cpp"}
+    | {
+        "download@pydoc",
+        "download@synthetic_reviews",
+        "download@sample_photos",
+        "augment@digits",
+        "encode_text@pydoc",
+        "encode_reviews@synthetic_reviews",
+        "backbone@vgg19_random",
+        "style@style",
+        "build_cpp",
+    }
     | {s for m in IMAGE_MODELS for s in model_stages("train", m, image=True)}
     | model_stages("transfer", "transfer", image=True)
     | {s for m in ("logreg", "perceptron") for s in model_stages("tabular", m)}
-    | model_stages("charrnn", "charrnn") | model_stages("sentiment", "sentiment")
+    | model_stages("charrnn", "charrnn")
+    | model_stages("sentiment", "sentiment")
     | {"boundary@logreg", "boundary@perceptron", "gates@perceptron", "gates@mlp", "filters", "report"}
 )
 # The report page shows every model and its settings (its deps: whole params sections and every
@@ -73,8 +83,14 @@ def test_every_family_runs_end_to_end(reproduced, reproduced_copy):
     assert set(json.loads((project.path / "metrics/charrnn.json").read_text())["val"]) >= {"perplexity", "accuracy"}
     assert json.loads((project.path / "metrics/sentiment.json").read_text())["synthetic_data"] == 1
     assert json.loads((project.path / "metrics/style.json").read_text())["pretrained_vgg"] == 0
-    for path in ("reports/style/stylized.png", "reports/charrnn/samples.txt", "data/augmented/digits/preview.png",
-                 "plots/curves/charrnn/loss.csv", "plots/style/style.csv", "exports/charrnn/model.pt2"):
+    for path in (
+        "reports/style/stylized.png",
+        "reports/charrnn/samples.txt",
+        "data/augmented/digits/preview.png",
+        "plots/curves/charrnn/loss.csv",
+        "plots/style/style.csv",
+        "exports/charrnn/model.pt2",
+    ):
         assert (project.path / path).stat().st_size > 0, path
 
 
@@ -105,16 +121,23 @@ def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_
     edit_params(project, lambda p: p["augment"]["digits"].update(rotation_deg=5))
     assert set(project.status()) == {"augment@digits"}
     assert ran(project.dvc("repro", "--single-item", "augment@digits")) == {"augment@digits"}
-    assert set(project.status()) == ({"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer@transfer"}
-                                     | REPORT)
+    assert set(project.status()) == (
+        {"train@mlp", "train@cnn", "train@fashion_mlp", "train_transfer@transfer"} | REPORT
+    )
     project.git("checkout", "params.yaml", "dvc.lock")
     project.dvc("checkout")  # back to the committed outputs, restored from the cache
     assert project.status() == {}
     # Evaluation settings: every classifier's evaluate stage and nothing else.
     edit_params(project, lambda p: p["evaluate"].update(batch_size=7))
-    assert set(project.status()) == {"evaluate@mlp", "evaluate@cnn", "evaluate@fashion_mlp",
-                                     "evaluate_transfer@transfer", "evaluate_tabular@logreg",
-                                     "evaluate_tabular@perceptron", "evaluate_sentiment@sentiment"}
+    assert set(project.status()) == {
+        "evaluate@mlp",
+        "evaluate@cnn",
+        "evaluate@fashion_mlp",
+        "evaluate_transfer@transfer",
+        "evaluate_tabular@logreg",
+        "evaluate_tabular@perceptron",
+        "evaluate_sentiment@sentiment",
+    }
     project.git("checkout", "params.yaml")
     # Code: the CNN's module reruns the stages that build a CNN. The transfer model on it follows
     # through the cnn checkpoint, its dependency, when retraining changes it (this comment does not).
@@ -122,9 +145,14 @@ def test_a_change_reruns_exactly_the_stages_it_affects_and_a_run_seen_before_is_
     assert set(project.status()) == {"train@cnn", "evaluate@cnn", "export@cnn", "deploy@cnn", "visualize@cnn"}
     project.git("checkout", "pipeline/models/cnn.py")
     # Image augmentation code: image stages only, never the text or table models.
-    (project.path / "pipeline/augment.py").open("a").write("\n# an edit\n")
-    assert set(project.status()) == {"augment@digits", "train@mlp", "train@cnn", "train@fashion_mlp",
-                                     "train_transfer@transfer"}
+    (project.path / "pipeline/data/augment.py").open("a").write("\n# an edit\n")
+    assert set(project.status()) == {
+        "augment@digits",
+        "train@mlp",
+        "train@cnn",
+        "train@fashion_mlp",
+        "train_transfer@transfer",
+    }
 
 
 def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
@@ -139,8 +167,11 @@ def test_binding_a_model_to_mnist_brings_mnist_in(reproduced_copy, server):
     stages = set(project.dvc("stage", "list", "--name-only").stdout.split())
     assert {"download@mnist", "normalize@mnist", "augment@mnist", "download@digits"} <= stages
     assert not any("fashion_mnist" in s or "cifar" in s for s in stages)
-    assert ran(project.make_repro()) == ({"download@mnist", "normalize@mnist", "augment@mnist"}
-                                         | model_stages("train", "fashion_mlp", image=True) | REPORT)
+    assert ran(project.make_repro()) == (
+        {"download@mnist", "normalize@mnist", "augment@mnist"}
+        | model_stages("train", "fashion_mlp", image=True)
+        | REPORT
+    )
     assert project.status() == {}
     stats = json.loads((project.path / "data/processed/mnist/stats.json").read_text())
     assert stats["shape"] == [1, 28, 28] and stats["counts"]["test"] == 100

@@ -134,9 +134,11 @@ def revisions(html: str) -> list[set[str]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command, revs, images", [(["show"], {"workspace"}, 1),
-                                                   (["diff", "HEAD~1", "HEAD"], {"HEAD~1", "HEAD"}, 2)],
-                         ids=["show", "diff"])
+@pytest.mark.parametrize(
+    "command, revs, images",
+    [(["show"], {"workspace"}, 1), (["diff", "HEAD~1", "HEAD"], {"HEAD~1", "HEAD"}, 2)],
+    ids=["show", "diff"],
+)
 def test_dvc_plots_draw_every_chart_offline(repo, tmp_path, command, revs, images):
     out = tmp_path / command[0]
     sh([DVC, "plots", *command, "-o", str(out)], repo)

@@ -24,15 +24,15 @@ import pytest
 import torch
 from PIL import Image
 
-from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import DataError, PipelineError
-from pipeline.predict import (
+from pipeline.deployment.predict import (
     encode_text,
     format_line,
     image_prepare,
     predict,
     read_image,
 )
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import COURSE_FILES, ROOT
 
 # Most tests here read the shrunk pipeline's real exports (`reproduced`, its full run): slow.
@@ -58,16 +58,20 @@ def drop_onnx(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def checkpoints(reproduced) -> dict[str, Path]:
     """The eager models the exports were made from."""
-    return {name: reproduced[0].path / "models" / name / "model.pt"
-            for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")}
+    return {
+        name: reproduced[0].path / "models" / name / "model.pt"
+        for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")
+    }
 
 
 @pytest.fixture(scope="module")
 def exports(reproduced, tmp_path_factory) -> dict[str, Path]:
     """Copies of the run's exports; the perceptron's without its model.onnx (the torch path)."""
     root = tmp_path_factory.mktemp("exports")
-    out = {name: Path(shutil.copytree(reproduced[0].path / "exports" / name, root / name))
-           for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")}
+    out = {
+        name: Path(shutil.copytree(reproduced[0].path / "exports" / name, root / name))
+        for name in ("cnn", "logreg", "perceptron", "sentiment", "charrnn")
+    }
     drop_onnx(out["perceptron"])
     return out
 
@@ -78,8 +82,14 @@ def photos() -> list[Path]:
 
 
 def run_predict(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(PREDICT), *map(str, args)], capture_output=True, text=True, cwd=ROOT,
-                          env=os.environ | (env or {}), timeout=120)
+    return subprocess.run(
+        [str(PREDICT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | (env or {}),
+        timeout=120,
+    )
 
 
 def tops(result: dict) -> list[list[tuple[str, float]]]:
@@ -98,7 +108,7 @@ def assert_same_answers(a: dict, b: dict, atol: float = 1e-5) -> None:
 
 
 def old_decode_image(data: bytes, size: int) -> np.ndarray:
-    """formats.decode_image before its resize and crop moved to pipeline.imageprep."""
+    """formats.decode_image before its resize and crop moved to pipeline.data.imageprep."""
     with Image.open(io.BytesIO(data)) as img:
         img = img.convert("RGB")
         w, h = img.size
@@ -184,7 +194,8 @@ def test_digits_as_png_files_get_the_eager_models_answers_on_the_pipelines_pixel
     for p, probs in zip(result["predictions"], expected):
         assert p["class"] == str(probs.argmax().item())
         assert {t["class"]: t["probability"] for t in p["top"]} == pytest.approx(
-            {str(c): probs[c].item() for c in range(10)}, abs=1e-5)
+            {str(c): probs[c].item() for c in range(10)}, abs=1e-5
+        )
 
 
 def test_prepare_comes_from_metadata_or_from_the_input_shape(exports, photos):
@@ -264,22 +275,28 @@ def test_reviews_from_files_and_text_agree_with_the_eager_model(exports, checkpo
     index = {w: i + 2 for i, w in enumerate(meta["input"]["vocabulary"])}
     eager, _ = load_checkpoint(checkpoints["sentiment"])
     with torch.no_grad():  # the pipeline's own encoding (encode_reviews) into the eager model
-        positive = torch.sigmoid(eager.eval()(pad_features([tokenize(t) for t in (good, bad, "zebra quokka")], index,
-                                                            meta["input"]["shape"][1]))).tolist()
-    results = [predict(exports["sentiment"], [tmp_path / "review.txt"], texts=[bad, "zebra quokka"], runtime=r)
-               for r in ("onnx", "torch")]
+        positive = torch.sigmoid(
+            eager.eval()(
+                pad_features([tokenize(t) for t in (good, bad, "zebra quokka")], index, meta["input"]["shape"][1])
+            )
+        ).tolist()
+    results = [
+        predict(exports["sentiment"], [tmp_path / "review.txt"], texts=[bad, "zebra quokka"], runtime=r)
+        for r in ("onnx", "torch")
+    ]
     for result in results:
         for p, p1 in zip(result["predictions"], positive):
             assert p["class"] == ("positive" if p1 > 0.5 else "negative")
             assert {t["class"]: t["probability"] for t in p["top"]} == pytest.approx(
-                {"positive": p1, "negative": 1 - p1}, abs=1e-5)
+                {"positive": p1, "negative": 1 - p1}, abs=1e-5
+            )
         assert result["predictions"][2]["unknown_words"] == 2
     assert_same_answers(*results)
     assert format_line(results[0]["predictions"][1]).startswith('"The plot was predictable, the acting...": ')
 
 
 def test_charrnn_with_torch_draws_the_pipelines_own_sample(exports, checkpoints):
-    from pipeline.charrnn import sample
+    from pipeline.training.charrnn import sample
 
     model, ckpt = load_checkpoint(checkpoints["charrnn"])
     expected = sample(model, ckpt["spec"]["chars"], "The ", 120, 5, torch.Generator().manual_seed(7))
@@ -288,8 +305,10 @@ def test_charrnn_with_torch_draws_the_pipelines_own_sample(exports, checkpoints)
 
 
 def test_charrnn_with_onnx_runtime_is_seeded(exports):
-    texts = [predict(exports["charrnn"], prime="def ", length=80, seed=s, runtime="onnx")["predictions"][0]["text"]
-             for s in (1, 1, 2)]
+    texts = [
+        predict(exports["charrnn"], prime="def ", length=80, seed=s, runtime="onnx")["predictions"][0]["text"]
+        for s in (1, 1, 2)
+    ]
     vocabulary = set(json.loads((exports["charrnn"] / "metadata.json").read_text())["vocabulary"])
     assert texts[0] == texts[1] != texts[2]
     assert all(len(t) == 84 and t.startswith("def ") and set(t) <= vocabulary for t in texts)
@@ -326,8 +345,9 @@ def test_the_console_script_answers_from_onnx_without_importing_torch(exports, p
     assert result["runtime"] == "onnx" and result["predictions"][0]["input"] == str(photos[0])
 
 
-@pytest.mark.parametrize("case", ["missing file", "not an image", "not an export", "no model file", "empty text",
-                                  "unknown option"])
+@pytest.mark.parametrize(
+    "case", ["missing file", "not an image", "not an export", "no model file", "empty text", "unknown option"]
+)
 def test_bad_input_is_one_line_and_exit_2(case, exports, tmp_path):
     (tmp_path / "notes.jpg").write_bytes(b"these bytes are not an image")
     (tmp_path / "empty.txt").write_text(" ?! \n")
@@ -360,7 +380,7 @@ def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(exports, photos):
 
 def test_a_freshly_exported_mlp_predicts_the_same_on_both_runtimes(digits_store, trained_mlp, tmp_path):
     from pipeline.data.store import load_split
-    from pipeline.export import export_classifier
+    from pipeline.deployment.export import export_classifier
 
     folder = tmp_path / "mlp"
     export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, folder, 1e-4, 128)

@@ -15,8 +15,8 @@ from torch import nn
 from pipeline.core.errors import DataError, PipelineError
 from pipeline.core.io import read_json, write_json
 from pipeline.data.store import Split, load_split
-from pipeline.export import export_classifier
-from pipeline.predictions import (
+from pipeline.deployment.export import export_classifier
+from pipeline.inspection.predictions import (
     WRONG,
     as_trained,
     class_probabilities,
@@ -38,7 +38,7 @@ def save_scripted(module: nn.Module, path) -> None:
 def red_pixels(path) -> int:
     """Pixels of the misclassified marking's colour (frames, titles, bars)."""
     rgb = np.asarray(png(path).convert("RGB")).reshape(-1, 3)
-    red = tuple(int(WRONG[i:i + 2], 16) for i in (1, 3, 5))
+    red = tuple(int(WRONG[i : i + 2], 16) for i in (1, 3, 5))
     return int((rgb == red).all(1).sum())
 
 
@@ -113,12 +113,15 @@ def test_selection_is_seeded_and_a_quarter_misclassified():
     assert describe(16, 6, 359, 4) == "16 test images, 6 misclassified of 359 (4 shown)"
 
 
-@pytest.mark.parametrize(("n_wrong", "n_right", "count", "expect"), [
-    (0, 100, 16, (0, 16)),  # no mistakes: all correct
-    (2, 100, 16, (2, 14)),  # fewer mistakes than a quarter: all of them
-    (50, 5, 16, (11, 5)),  # too few correct: mistakes fill the grid
-    (3, 4, 16, (3, 4)),  # a split smaller than the grid: every sample
-])
+@pytest.mark.parametrize(
+    ("n_wrong", "n_right", "count", "expect"),
+    [
+        (0, 100, 16, (0, 16)),  # no mistakes: all correct
+        (2, 100, 16, (2, 14)),  # fewer mistakes than a quarter: all of them
+        (50, 5, 16, (11, 5)),  # too few correct: mistakes fill the grid
+        (3, 4, 16, (3, 4)),  # a split smaller than the grid: every sample
+    ],
+)
 def test_selection_counts(n_wrong, n_right, count, expect):
     correct = np.array([False] * n_wrong + [True] * n_right)
     wrong, right = select(correct, count, seed=0)
@@ -148,8 +151,9 @@ def test_rgb_images(tmp_path):
     save_scripted(nn.Sequential(nn.Flatten(), linear), tmp_path / "model.ts")
     classes = ["T-shirt/top", "Ankle boot", "Sandal", "a bag with a very long name"]  # the last one is cut
     meta = {"model": "rgb", "dataset": "random", "classes": classes}
-    counts = plot_predictions(tmp_path / "model.ts", meta, Split(inputs, torch.arange(30) % 4),
-                              tmp_path / "rgb.png", count=12, top_k=3)
+    counts = plot_predictions(
+        tmp_path / "model.ts", meta, Split(inputs, torch.arange(30) % 4), tmp_path / "rgb.png", count=12, top_k=3
+    )
     assert counts["shown"] == 12 and counts["misclassified_shown"] >= 3
     assert png(tmp_path / "rgb.png").size[1] == 625
 
@@ -182,12 +186,24 @@ def test_stage_maps_labels_and_writes_the_picture(exported, digits_store, tmp_pa
     # The exported MLP relabelled as an even/odd model (its logits summed per parity), as a
     # transfer model's metadata says it.
     save_scripted(Parity(load_torchscript(folder / "model.ts")), folder / "model.ts")
-    meta = meta | {"classes": ["even", "odd"],
-                   "trained": meta["trained"] | {"label_map": {str(d): ["even", "odd"][d % 2] for d in range(10)}}}
+    meta = meta | {
+        "classes": ["even", "odd"],
+        "trained": meta["trained"] | {"label_map": {str(d): ["even", "odd"][d % 2] for d in range(10)}},
+    }
     write_json(folder / "metadata.json", meta)
     out = tmp_path / "reports" / "predictions.png"
-    proc = stage_ok("predictions", "mlp", "--export", folder, "--test", digits_store["test"], "--stats",
-                    digits_store["stats"], "--out", out)
+    proc = stage_ok(
+        "predictions",
+        "mlp",
+        "--export",
+        folder,
+        "--test",
+        digits_store["test"],
+        "--stats",
+        digits_store["stats"],
+        "--out",
+        out,
+    )
     assert "mlp on digits: 16 test images" in proc.stderr and png(out).size == (1332, 800)  # wider: longer class names
 
 

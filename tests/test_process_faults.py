@@ -1,7 +1,7 @@
 """Faults of the process, for real (issue 15): a full disk, no memory and signals in a stage (one line,
 no traceback, nothing half-written); a stage killed by SIGKILL under the scheduler (named, and its
 outputs back to the last good run); `kill -9` of the scheduler (no orphan, the next run works); two
-schedulers at once; pushing to and pulling from remotes that cannot work (one line each)."""
+schedulers at once. (Remotes that cannot work: tests/test_remote_faults.py.)"""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import psutil  # installed with dvc
 import pytest
 import yaml
 
-from pipeline import parallel
 from pipeline.core import cli
+from pipeline.run import parallel
 from tests.conftest import sh, tool_env
 from tests.helpers.stages import error_line
 
@@ -50,17 +50,29 @@ cli.run(main)
 
 def toy_stage(tmp_path: Path, *args: str, **kw) -> subprocess.CompletedProcess:
     (tmp_path / "toy_stage.py").write_text(STAGE)
-    return subprocess.run([sys.executable, str(tmp_path / "toy_stage.py"), *args], cwd=tmp_path, env=ENV,
-                          capture_output=True, text=True, timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, str(tmp_path / "toy_stage.py"), *args],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
 
 
 # --- a stage: disk full, no memory, signals ----------------------------------------------------
 
+
 def test_a_file_size_limit_is_one_line_and_the_old_output_stays(tmp_path):
     out = tmp_path / "model.pt"
     out.write_bytes(b"the last good checkpoint")
-    proc = toy_stage(tmp_path, "big", str(out),  # `ulimit -f 1000` (Python ignores SIGXFSZ: EFBIG)
-                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000)))
+    proc = toy_stage(
+        tmp_path,
+        "big",
+        str(out),  # `ulimit -f 1000` (Python ignores SIGXFSZ: EFBIG)
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000)),
+    )
     assert proc.returncode == 1
     line = error_line(proc.stderr, alone=True)
     assert "a file is over the size limit: raise `ulimit -f`" in line and "File too large" in line
@@ -108,9 +120,15 @@ def as_in_a_terminal() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_is_one_line_and_the_write_in_progress_is_dropped(tmp_path, sig):
     (tmp_path / "toy_stage.py").write_text(STAGE)
-    proc = subprocess.Popen([sys.executable, "toy_stage.py", "wait", "out.txt"], cwd=tmp_path, env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=as_in_a_terminal)
+    proc = subprocess.Popen(
+        [sys.executable, "toy_stage.py", "wait", "out.txt"],
+        cwd=tmp_path,
+        env=ENV,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=as_in_a_terminal,
+    )
     assert proc.stdout.readline() == "ready\n"
     proc.send_signal(sig)
     try:
@@ -127,10 +145,19 @@ def test_a_signal_is_one_line_and_the_write_in_progress_is_dropped(tmp_path, sig
 def test_a_stage_dies_with_its_parent(tmp_path):
     """As when DVC dies: the stage gets SIGTERM, says so, and leaves no orphan."""
     (tmp_path / "toy_stage.py").write_text(STAGE)
-    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
-                               "p = subprocess.Popen([sys.executable, 'toy_stage.py', 'wait', 'out.txt']); "
-                               "print(p.pid, flush=True); time.sleep(60)"],
-                              cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "p = subprocess.Popen([sys.executable, 'toy_stage.py', 'wait', 'out.txt']); "
+            "print(p.pid, flush=True); time.sleep(60)",
+        ],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     child = psutil.Process(int(parent.stdout.readline()))
     time.sleep(1.5)  # past the stage's start
     parent.kill()
@@ -170,6 +197,7 @@ def zombie(pid: int) -> bool:
 
 # --- the scheduler ---------------------------------------------------------------------------
 
+
 def test_exit_statuses_in_words():
     assert parallel.describe(-9).startswith("killed (SIGKILL): often the kernel's out-of-memory killer (see `dmesg`)")
     assert parallel.describe(137) == parallel.describe(-9)  # 128 + 9, from a shell
@@ -192,8 +220,12 @@ def dvc_project(path: Path, cmd: str = "python train.py") -> Path:
     path.mkdir()
     (path / "train.py").write_text(TRAIN)
     (path / "run.txt").write_text("run 1\n")
-    stage = {"cmd": cmd, "deps": ["train.py", "run.txt"], "outs": ["model.bin"],
-             "metrics": [{"metrics.json": {"cache": False}}]}
+    stage = {
+        "cmd": cmd,
+        "deps": ["train.py", "run.txt"],
+        "outs": ["model.bin"],
+        "metrics": [{"metrics.json": {"cache": False}}],
+    }
     (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": stage}}))
     sh(["git", "init", "-q"], path)
     sh([DVC, "init", "-q"], path)
@@ -203,7 +235,7 @@ def dvc_project(path: Path, cmd: str = "python train.py") -> Path:
 
 
 def scheduler(repo: Path) -> subprocess.CompletedProcess:
-    return sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], repo, check=False, env=ENV)
+    return sh([sys.executable, "-m", "pipeline.run.parallel", "--jobs", "1"], repo, check=False, env=ENV)
 
 
 @pytest.mark.slow
@@ -218,8 +250,10 @@ def test_a_killed_stage_is_named_and_its_outputs_go_back_to_the_last_good_run(tm
     proc = scheduler(repo)
     assert proc.returncode == 1
     assert "error: stage failed: train (killed (SIGKILL): often the kernel's out-of-memory killer" in proc.stderr
-    assert "restored train's outputs to its last good run, as dvc.lock records them (model.bin, metrics.json)" \
+    assert (
+        "restored train's outputs to its last good run, as dvc.lock records them (model.bin, metrics.json)"
         in proc.stdout
+    )
     assert {name: (repo / name).read_bytes() for name in good} == good  # nothing half-trained, nothing lost
     (repo / "kill-me").unlink()
     assert scheduler(repo).returncode == 0 and (repo / "model.bin").read_text() == "model of run 2\n"
@@ -254,9 +288,14 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
     /bin/sh (dash) does not, so a shell stands between DVC and the stage and outlives DVC."""
     repo = dvc_project(tmp_path / "repo", cmd="python slow.py 60")
     (repo / "slow.py").write_text(SLOW)
-    first = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "1"], cwd=repo,
-                             env=ENV | {"SHELL": shell},
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "1"],
+        cwd=repo,
+        env=ENV | {"SHELL": shell},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in first.stdout:
         if line.split() == ["train", "started"]:  # the scheduler started it (DVC's words go to logs/train.log)
             break
@@ -269,8 +308,9 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
     # two at once: the second stops at once, with one line
     second = scheduler(repo)
     assert second.returncode == 2
-    assert error_line(second.stderr, alone=True) == (f"error: another make repro is running in this folder (pid {first.pid}); "
-                                       "wait for it or stop it")
+    assert error_line(second.stderr, alone=True) == (
+        f"error: another make repro is running in this folder (pid {first.pid}); wait for it or stop it"
+    )
     first.kill()  # kill -9
     first.wait()
     assert gone(stages, 10), f"stages ran on after the scheduler was killed: {alive(stages)}"
@@ -281,77 +321,3 @@ def test_kill_9_of_the_scheduler_leaves_no_orphan_and_a_second_scheduler_is_refu
     again = scheduler(repo)
     assert again.returncode == 0 and "is busy" not in again.stdout + again.stderr, again.stdout + again.stderr
     assert (repo / "model.bin").read_text() == "done\n"
-
-
-# --- remotes ---------------------------------------------------------------------------------
-
-def tracked_repo(path: Path, url: str) -> Path:
-    path.mkdir()
-    sh(["git", "init", "-q"], path)
-    sh([DVC, "init", "-q"], path)
-    for i in range(3):
-        (path / f"f{i}.txt").write_text(f"{i}\n")
-    sh([DVC, "add", "-q", "f0.txt", "f1.txt", "f2.txt"], path)
-    sh([DVC, "remote", "add", "-d", "store", url], path)
-    return path
-
-
-def remote(repo: Path, command: str) -> subprocess.CompletedProcess:
-    return sh([sys.executable, "-m", "pipeline.remote", command], repo, check=False, env=ENV)
-
-
-def test_push_to_a_remote_that_cannot_be_written_is_one_line(tmp_path):
-    (tmp_path / "file.txt").write_text("a file where the remote's folder should be\n")  # fails for root too
-    url = str(tmp_path / "file.txt" / "remote")
-    repo = tracked_repo(tmp_path / "repo", url)
-    proc = remote(repo, "push")
-    assert proc.returncode == 1
-    assert error_line(proc.stderr, alone=True) == (f"error: dvc push failed with remote 'store' ({url}): not a directory (a file "
-                                     "is in the way); point the remote at a folder: `dvc remote modify store url "
-                                     "<folder>` (DVC's output: .dvc/tmp/push.log)")
-    assert "Not a directory" in (repo / ".dvc/tmp/push.log").read_text()
-
-
-def test_the_hint_edits_the_config_level_the_url_came_from(tmp_path):
-    """docs/team.md sets a clone's remote with `--local`: the hint must say `--local` too, or the URL
-    it writes to .dvc/config stays overridden by .dvc/config.local and the next push fails the same."""
-    (tmp_path / "file.txt").write_text("in the way\n")
-    repo = tracked_repo(tmp_path / "repo", str(tmp_path / "good"))
-    sh([DVC, "remote", "modify", "--local", "store", "url", str(tmp_path / "file.txt" / "remote")], repo)
-    line = error_line(remote(repo, "push").stderr, alone=True)
-    hint = "point the remote at a folder: `dvc remote modify --local store url <folder>`"
-    assert hint in line, line
-    fix = hint.split("`")[1].replace("<folder>", str(tmp_path / "elsewhere"))
-    subprocess.run(fix, shell=True, cwd=repo, env=tool_env(), check=True)  # exactly what it says
-    assert remote(repo, "push").returncode == 0 and (tmp_path / "elsewhere").is_dir()
-
-
-def test_push_and_pull_with_an_unreachable_server_are_one_line(tmp_path):
-    repo = tracked_repo(tmp_path / "repo", "http://127.0.0.1:1/store")
-    push = remote(repo, "push")
-    assert push.returncode == 1
-    assert error_line(push.stderr, alone=True).startswith("error: dvc push failed for 3 files with remote 'store' "
-                                            "(http://127.0.0.1:1/store): connection refused; check the remote's URL")
-    for i in range(3):  # a fresh clone: nothing in the cache or the workspace
-        (repo / f"f{i}.txt").unlink()
-    sh(["rm", "-rf", ".dvc/cache"], repo)
-    pull = remote(repo, "pull")
-    assert pull.returncode == 1
-    assert error_line(pull.stderr, alone=True).startswith("error: dvc pull failed for 3 files with remote 'store' "
-                                            "(http://127.0.0.1:1/store): connection refused")
-    assert (repo / ".dvc/tmp/pull.log").exists()
-
-
-def test_no_remote_is_one_line_and_exit_2(tmp_path):
-    repo = tracked_repo(tmp_path / "repo", "/unused")
-    sh([DVC, "remote", "remove", "store"], repo)
-    proc = remote(repo, "push")
-    assert proc.returncode == 2
-    assert "no DVC remote is the default (remotes: none): add one with `dvc remote add -d" in error_line(proc.stderr, alone=True)
-
-
-def test_push_to_a_good_remote_says_what_it_pushed(tmp_path):
-    repo = tracked_repo(tmp_path / "repo", str(tmp_path / "store"))
-    proc = remote(repo, "push")
-    assert proc.returncode == 0, proc.stderr
-    assert f"3 files pushed (remote 'store', {tmp_path / 'store'})" in proc.stdout

@@ -1,4 +1,4 @@
-"""What `make repro` shows (pipeline.progress): each stage's output in its log, one start and one end
+"""What `make repro` shows (pipeline.run.progress): each stage's output in its log, one start and one end
 line per stage with what DVC did, live progress on a terminal only, the table and where to look
 next, a failed stage's last lines; with the real `dvc` CLI on a tiny project."""
 
@@ -15,22 +15,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.progress import FAILED, RAN, RESTORED, TAIL, UP_TO_DATE, Display, statuses
+from pipeline.core.cli import EPOCH_LINE, STEP_LINE
+from pipeline.run.progress import FAILED, RAN, RESTORED, TAIL, UP_TO_DATE, Display, statuses
 from tests.conftest import commit_dvc_repo, sh, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A training stage as pipeline.train.fit logs it: one line per epoch; its output depends on n // 10 only,
+# A training stage as pipeline.training.loop.fit logs it: one line per epoch; its output depends on n // 10 only,
 # so that another n can leave what reads it up to date.
-TRAIN = """import logging, pathlib, sys, time
+TRAIN = f"""import logging, pathlib, sys, time
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 n = int(pathlib.Path("params.yaml").read_text().split()[-1])
 print("the stage's own line")
 for epoch in range(1, n + 1):
     time.sleep(float(sys.argv[1]))
-    logging.getLogger("pipeline.train").info("epoch %3d/%d  train loss %.4f acc 0.5 | val loss %.4f acc 0.5",
-                                             epoch, n, 1 / epoch, 2 / epoch)
-pathlib.Path("count.txt").write_text(f"{n // 10}\\n")
+    logging.getLogger("pipeline.training.loop").info({EPOCH_LINE!r}, epoch, n, 1 / epoch, 0.5, 2 / epoch, 0.5, "")
+pathlib.Path("count.txt").write_text(f"{{n // 10}}\\n")
 """
 
 
@@ -39,16 +39,23 @@ def tiny_project(path: Path, seconds_per_epoch: float = 0.0) -> Path:
     path.mkdir()
     (path / "train.py").write_text(TRAIN)
     (path / "params.yaml").write_text("n: 2\n")
-    stages = {"train": {"cmd": f"python train.py {seconds_per_epoch}", "deps": ["train.py"], "params": ["n"],
-                        "outs": ["count.txt"]},
-              "use": {"cmd": "cp count.txt use.txt", "deps": ["count.txt"], "outs": ["use.txt"]}}
+    stages = {
+        "train": {
+            "cmd": f"python train.py {seconds_per_epoch}",
+            "deps": ["train.py"],
+            "params": ["n"],
+            "outs": ["count.txt"],
+        },
+        "use": {"cmd": "cp count.txt use.txt", "deps": ["count.txt"], "outs": ["use.txt"]},
+    }
     (path / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
     return commit_dvc_repo(path)
 
 
 def scheduler(repo: Path) -> subprocess.CompletedProcess:
-    return sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], repo, check=False,
-              env={"PYTHONPATH": str(ROOT)})
+    return sh(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"], repo, check=False, env={"PYTHONPATH": str(ROOT)}
+    )
 
 
 def lines_about(text: str, name: str) -> list[str]:
@@ -70,7 +77,7 @@ def test_in_a_pipe_each_stage_is_one_start_and_one_end_line_with_what_dvc_did(tm
     assert "Running stage 'train':" in log and "the stage's own line" in log
     assert "epoch   2/2  train loss 0.5000" in log and "Use `dvc push`" in log
     # the table, the totals, where to look next (the report once its stage has written it)
-    table = first.stdout[first.stdout.index("\nstage "):]
+    table = first.stdout[first.stdout.index("\nstage ") :]
     assert sorted(line.split()[:2] for line in table.splitlines()[2:4]) == [["train", "ran"], ["use", "ran"]]
     assert "2 stages checked in" in table and ": 2 ran" in table
     assert "dvc metrics show" in table and "dvc plots show" in table
@@ -98,9 +105,14 @@ def test_on_a_terminal_each_running_stage_has_a_live_progress_line(tmp_path):
     repo = tiny_project(tmp_path / "repo", seconds_per_epoch=0.5)
     (repo / "params.yaml").write_text("n: 4\n")
     main, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], cwd=repo,
-                            env=tool_env() | {"PYTHONPATH": str(ROOT), "TERM": "xterm"},
-                            stdin=secondary, stdout=secondary, stderr=secondary)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"],
+        cwd=repo,
+        env=tool_env() | {"PYTHONPATH": str(ROOT), "TERM": "xterm"},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
     os.close(secondary)
     screen = b""
     while True:
@@ -122,11 +134,15 @@ def test_the_end_line_is_the_status_dvc_gave_and_the_table_groups_the_stages_up_
     out = io.StringIO()
     shown = Display(tmp_path, out, live=False)
     shown.plan(["train@mlp", "a", "b", "c"], total=9, jobs=2)
-    for name, said in (("train@mlp", "Running stage 'train@mlp':"), ("a", "Stage 'a' didn't change, skipping"),
-                       ("b", "Stage 'b' is cached - skipping run, checking out outputs"), ("c", "")):
+    for name, said in (
+        ("train@mlp", "Running stage 'train@mlp':"),
+        ("a", "Stage 'a' didn't change, skipping"),
+        ("b", "Stage 'b' is cached - skipping run, checking out outputs"),
+        ("c", ""),
+    ):
         shown.started(name)
         shown.seen(name, said)
-        shown.seen(name, "INFO pipeline.train: epoch   1/3  train loss 0.5000 acc 0.9 | val loss 0.6 acc 0.8")
+        shown.seen(name, "INFO pipeline.training.loop: " + EPOCH_LINE % (1, 3, 0.5, 0.9, 0.6, 0.8, ""))
     for name, seconds in (("a", 0.5), ("b", 1.0), ("train@mlp", 12.0)):
         shown.ended(name, seconds)
     shown.ended("c", 2.0, "exit 3")
@@ -137,11 +153,13 @@ def test_the_end_line_is_the_status_dvc_gave_and_the_table_groups_the_stages_up_
     assert "a          up to date, 0.5 s" in text and "b          restored from the run-cache, 1.0 s" in text
     assert "c          failed, 2.0 s (exit 3)" in text and "epoch" not in text and "\r" not in text
     assert statuses(text) == {"train@mlp": RAN, "a": UP_TO_DATE, "b": RESTORED, "c": FAILED}
-    rows = text[text.index("\nstage "):].splitlines()[1:]
+    rows = text[text.index("\nstage ") :].splitlines()[1:]
     assert [row.split()[0] for row in rows[1:4]] == ["c", "train@mlp", "b"]  # failed first, then the longest
     assert rows[4].split() == ["(the", "other", "1)", "up", "to", "date", "0.5"]
-    assert rows[5] == "5 stages checked in 16 s, 2 at a time: 1 ran, 1 restored from the run-cache, 1 up to date, " \
-                      "1 failed, 1 not run"
+    assert (
+        rows[5] == "5 stages checked in 16 s, 2 at a time: 1 ran, 1 restored from the run-cache, 1 up to date, "
+        "1 failed, 1 not run"
+    )
 
 
 def test_a_failure_shows_the_last_lines_of_the_stage_s_log_and_its_path(tmp_path):
@@ -155,9 +173,11 @@ def test_a_failure_shows_the_last_lines_of_the_stage_s_log_and_its_path(tmp_path
     lines = err.getvalue().splitlines()
     assert lines[0] == "error: stage failed: train@cnn (exit 1)"
     assert lines[1] == f"train@cnn's last {TAIL} lines (its whole output is in logs/train@cnn.log):"
-    assert lines[2:2 + TAIL] == [f"  line {i}" for i in range(41 - TAIL, 41)]
-    assert lines[-2:] == ["not run: evaluate@cnn", "Finished stages are recorded in dvc.lock; fix the cause and run "
-                                                   "again to go on from there."]
+    assert lines[2 : 2 + TAIL] == [f"  line {i}" for i in range(41 - TAIL, 41)]
+    assert lines[-2:] == [
+        "not run: evaluate@cnn",
+        "Finished stages are recorded in dvc.lock; fix the cause and run again to go on from there.",
+    ]
 
 
 def test_the_live_line_follows_epochs_and_steps_and_a_restart(tmp_path):
@@ -166,10 +186,12 @@ def test_the_live_line_follows_epochs_and_steps_and_a_restart(tmp_path):
     shown.plan(["train@logreg", "style@style"], total=2, jobs=2)
     shown.started("train@logreg")
     for epoch in (1, 2, 3, 1):  # tabular models train again from another seed
-        shown.seen("train@logreg", f"INFO pipeline.train: epoch   {epoch}/3  train loss {1 / epoch:.4f} acc 0.9 | "
-                                   f"val loss {2 / epoch:.4f} acc 0.8")
+        shown.seen(
+            "train@logreg",
+            "INFO pipeline.training.loop: " + EPOCH_LINE % (epoch, 3, 1 / epoch, 0.9, 2 / epoch, 0.8, ""),
+        )
     shown.started("style@style")
-    shown.seen("style@style", "INFO pipeline.style: step  100/300  content 1.25  style 3.5  total 4.75")
+    shown.seen("style@style", "INFO pipeline.training.style: " + STEP_LINE % (100, 300, 1.25, 3.5, 4.75))
     screen = out.getvalue()
     assert "train@logreg  epoch 2/3" in screen and "loss 0.5000  val 1.0000" in screen
     assert screen.rindex("train@logreg  epoch 1/3") > screen.index("train@logreg  epoch 3/3")  # counted again

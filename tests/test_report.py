@@ -13,15 +13,24 @@ import pytest
 import yaml
 
 from pipeline.core.params import read_yaml
-from pipeline.report import COURSE, FAMILIES, LIMIT
+from pipeline.report.page import COURSE, LIMIT
+from pipeline.schema.families import FAMILIES
 from tests.browser import blank, dump_dom, remote_references, screenshot
 from tests.conftest import ROOT
 from tests.helpers.stages import run_stage
 
 # The stage's options and the folders they name, as dvc.yaml's report cmd has them.
-FOLDERS = {"metrics": "metrics", "deploy": "metrics/deploy", "gates": "metrics/gates", "curves": "plots/curves",
-           "style-curves": "plots/style", "pictures": "reports", "gate-plots": "reports/gates",
-           "filters": "reports/filters", "augmented": "data/augmented"}
+FOLDERS = {
+    "metrics": "metrics",
+    "deploy": "metrics/deploy",
+    "gates": "metrics/gates",
+    "curves": "plots/curves",
+    "style-curves": "plots/style",
+    "pictures": "reports",
+    "gate-plots": "reports/gates",
+    "filters": "reports/filters",
+    "augmented": "data/augmented",
+}
 OUT = "reports/index.html"
 STAGE = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]
 
@@ -58,8 +67,10 @@ def page(outputs, tmp_path_factory) -> Path:
 
 def sections(html: str) -> dict[str, str]:
     """Each <section>'s id and its text, tags removed."""
-    return {m.group(1): re.sub(r"<[^>]+>", " ", m.group(2))
-            for m in re.finditer(r'<section id="([^"]+)">(.*?)</section>', html, re.S)}
+    return {
+        m.group(1): re.sub(r"<[^>]+>", " ", m.group(2))
+        for m in re.finditer(r'<section id="([^"]+)">(.*?)</section>', html, re.S)
+    }
 
 
 @pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
@@ -88,8 +99,9 @@ def test_every_model_has_its_section_with_the_course_figure_beside_the_run(outpu
     assert compared, "no model of params.yaml has a course figure"
     for name in compared:
         ref, text = COURSE[name], " ".join(found[f"model-{name}"].split())
-        section, data = next((s, e[FAMILIES[s].data_key]) for s in FAMILIES for n, e in params.get(s, {}).items()
-                             if n == name)
+        section, data = next(
+            (s, e[FAMILIES[s].data_key]) for s in FAMILIES for n, e in params.get(s, {}).items() if n == name
+        )
         metrics = read_yaml(outputs / "metrics" / f"{name}.json")
         run = metrics[ref.split][ref.metric]
         shown = f"{100 * run:.2f} %" if ref.metric == "accuracy" else f"{run:.4g}"
@@ -112,11 +124,16 @@ def test_a_browser_with_no_network_decodes_every_picture(page, tmp_path):
     assert count >= 10
     # A copy with a script that records, once loaded, how many pictures decoded (the page has none).
     probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("</body>", "<script>window.addEventListener('load', () => {"
-                                  "const imgs = [...document.images]; document.body.dataset.decoded = "
-                                  "imgs.filter(i => i.complete && i.naturalWidth > 0).length; document.body.dataset."
-                                  "broken = imgs.filter(i => !(i.naturalWidth > 0)).map(i => i.alt).join('|');});"
-                                  "</script></body>"))
+    probe.write_text(
+        html.replace(
+            "</body>",
+            "<script>window.addEventListener('load', () => {"
+            "const imgs = [...document.images]; document.body.dataset.decoded = "
+            "imgs.filter(i => i.complete && i.naturalWidth > 0).length; document.body.dataset."
+            "broken = imgs.filter(i => !(i.naturalWidth > 0)).map(i => i.alt).join('|');});"
+            "</script></body>",
+        )
+    )
     dom = dump_dom(probe)
     assert f'data-decoded="{count}"' in dom, re.findall(r'data-(?:decoded|broken)="[^"]*"', dom)
     assert 'data-broken=""' in dom
@@ -140,7 +157,7 @@ def test_missing_pictures_are_left_out(outputs, tmp_path):
     assert proc.returncode == 0, proc.stderr
     section = re.search(rf'<section id="model-{name}">(.*?)</section>', out.read_text(), re.S).group(1)
     assert "<img" not in section and "Metrics" in section
-    assert out.read_text().count("<section id=\"model-") == 2 and "gates-" not in out.read_text()
+    assert out.read_text().count('<section id="model-') == 2 and "gates-" not in out.read_text()
 
 
 @pytest.mark.slow  # the shrunk pipeline's full run (`reproduced`)
@@ -169,5 +186,5 @@ def test_dvc_yaml_runs_it_on_what_it_reads():
     data = {folder for folder in FOLDERS.values() if not folder.startswith("reports")}
     covered = {d for d in deps if not d.endswith((".py", ".j2")) and d != "pipeline/core"}
     assert covered == own | {d for d in data if not any(d.startswith(o + "/") for o in data)}, covered
-    assert "pipeline/templates/report.html.j2" in deps
+    assert "pipeline/report/templates/report.html.j2" in deps
     assert set(STAGE["params"]) == {*FAMILIES, "gates.models"}

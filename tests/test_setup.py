@@ -53,8 +53,10 @@ def foreign_python(tmp_path: Path) -> dict:
 
 
 # which packages it names after torch depends on what that Python happens to have
-LACKS = re.compile(r"^error: \S+ lacks the project's packages \(torch, [^)]*\): run `make repro`, or "
-                   r"`source \.venv/bin/activate` first so that `python` is the project's$")
+LACKS = re.compile(
+    r"^error: \S+ lacks the project's packages \(torch, [^)]*\): run `make repro`, or "
+    r"`source \.venv/bin/activate` first so that `python` is the project's$"
+)
 
 
 def test_a_stage_under_another_python_is_one_line_and_exit_2(tmp_path):
@@ -71,8 +73,13 @@ def test_dvc_from_the_venv_without_activating_it_gets_the_same_line(small_params
     # without starting it.
     project = make_project(tmp_path / "project", small_params)
     env = foreign_python(tmp_path)
-    proc = subprocess.run([str(Path(sys.executable).parent / "dvc"), "repro", "-s", "download@digits"],
-                          cwd=project.path, env=tool_env() | env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), "repro", "-s", "download@digits"],
+        cwd=project.path,
+        env=tool_env() | env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
     assert LACKS.match(error_line(proc.stderr.replace("ERROR: failed to reproduce", "(dvc) failed to reproduce")))
     assert not (project.path / "data/raw/digits").exists()

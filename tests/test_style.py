@@ -7,13 +7,13 @@ import json
 import pytest
 import torch
 
-from pipeline.backbone_file import read_backbone, torchvision_weights
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.style import StyleParams
-from pipeline.style import VGG19_LAYERS, gram, run_style_transfer, vgg_features
-from pipeline.weights import fetch_backbone
+from pipeline.training.style import VGG19_LAYERS, gram, run_style_transfer, vgg_features
+from pipeline.weights.backbone import fetch_backbone
+from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 from tests.conftest import ROOT, fetch
 
 
@@ -38,10 +38,18 @@ def test_course_layers_are_vgg19_convolutions(tmp_path):
 def test_a_short_run_lowers_the_style_loss_and_writes_everything(tmp_path):
     fetch("sample_photos", tmp_path / "photos")
     fetch_backbone("v", BackboneParams(arch="vgg19", weights="random", seed=0), tmp_path / "v.pt")
-    p = StyleParams.model_validate(read_yaml(ROOT / "params.yaml")["style"]["style"] | {"size": 40, "steps": 6,
-                                                                                      "log_every": 1, "device": "cpu"})
-    metrics = run_style_transfer("s", p, tmp_path / "photos", tmp_path / "v.pt", tmp_path / "out.png",
-                                 tmp_path / "curve.csv", tmp_path / "m.json")
+    p = StyleParams.model_validate(
+        read_yaml(ROOT / "params.yaml")["style"]["style"] | {"size": 40, "steps": 6, "log_every": 1, "device": "cpu"}
+    )
+    metrics = run_style_transfer(
+        "s",
+        p,
+        tmp_path / "photos",
+        tmp_path / "v.pt",
+        tmp_path / "out.png",
+        tmp_path / "curve.csv",
+        tmp_path / "m.json",
+    )
     rows = (tmp_path / "curve.csv").read_text().splitlines()
     assert rows[0] == "step,content,style,total" and len(rows) == 7
     styles = [float(r.split(",")[2]) for r in rows[1:]]
@@ -50,5 +58,12 @@ def test_a_short_run_lowers_the_style_loss_and_writes_everything(tmp_path):
     assert json.loads((tmp_path / "m.json").read_text()) == metrics
     assert (tmp_path / "out.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ConfigError, match="nope.jpg is not in .*; choose one of china.jpg, flower.jpg"):
-        run_style_transfer("s", p.model_copy(update={"content": "nope.jpg"}), tmp_path / "photos", tmp_path / "v.pt",
-                           tmp_path / "o.png", tmp_path / "c.csv", tmp_path / "m2.json")
+        run_style_transfer(
+            "s",
+            p.model_copy(update={"content": "nope.jpg"}),
+            tmp_path / "photos",
+            tmp_path / "v.pt",
+            tmp_path / "o.png",
+            tmp_path / "c.csv",
+            tmp_path / "m2.json",
+        )

@@ -59,16 +59,27 @@ def s3_server(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
-    credentials = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret",
-                   "AWS_DEFAULT_REGION": "us-east-1"}
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "test-key",
+        "AWS_SECRET_ACCESS_KEY": "test-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     try:
         for _ in range(100):
             try:
-                boto3.client("s3", endpoint_url=url, aws_access_key_id="test-key", aws_secret_access_key="test-secret",
-                             region_name="us-east-1").create_bucket(Bucket="team")
+                boto3.client(
+                    "s3",
+                    endpoint_url=url,
+                    aws_access_key_id="test-key",
+                    aws_secret_access_key="test-secret",
+                    region_name="us-east-1",
+                ).create_bucket(Bucket="team")
                 break
             except Exception:  # noqa: BLE001 - not listening yet
                 time.sleep(0.1)
@@ -211,7 +222,15 @@ def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_co
     with concurrent.futures.ThreadPoolExecutor(len(RERUN)) as pool:
         assert set().union(*pool.map(lambda lane: rerun_lane(b, lane), RERUN)) == {s for lane in RERUN for s in lane}
     assert git_dirty(b) == "", b.git("diff").stdout[:3000]  # dvc.lock and metrics/: the same hashes and bytes
-    for rel in ("models/cnn/model.pt", "models/charrnn/model.pt", "exports/cnn/model.pt2", "exports/cnn/model.ts",
-                "exports/cnn/model.onnx", "metrics/deploy/cnn.json", "metrics/style.json", "reports/gates/mlp.png",
-                "plots/curves/cnn/loss.csv"):
+    for rel in (
+        "models/cnn/model.pt",
+        "models/charrnn/model.pt",
+        "exports/cnn/model.pt2",
+        "exports/cnn/model.ts",
+        "exports/cnn/model.onnx",
+        "metrics/deploy/cnn.json",
+        "metrics/style.json",
+        "reports/gates/mlp.png",
+        "plots/curves/cnn/loss.csv",
+    ):
         assert md5(b.path / rel) == md5(a.path / rel), rel

@@ -39,15 +39,20 @@ synthetic_review = _generator_module().synthetic_review
 
 def test_pydoc_corpus_is_read_as_data_and_encoded_in_sorted_order(tmp_path):
     pydoc = fetch("pydoc", tmp_path / "raw")
-    info = encode_text_dataset(pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt",
-                               tmp_path / "vocab.json")
+    info = encode_text_dataset(
+        pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt", tmp_path / "vocab.json"
+    )
     tokens = load_torch(tmp_path / "tokens.pt")
     assert info["chars"] == sorted(info["chars"]) and info["characters"] > 100_000
-    assert len(tokens["val"]) == info["characters"] // 10 and len(tokens["train"]) + len(tokens["val"]) == info["characters"]
+    assert (
+        len(tokens["val"]) == info["characters"] // 10
+        and len(tokens["train"]) + len(tokens["val"]) == info["characters"]
+    )
     text = "".join(info["chars"][i] for i in tokens["train"][:40].tolist())
     assert text.startswith('The "assert" statement')  # topics in key order; the first is 'assert'
-    again = encode_text_dataset(pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "t2.pt",
-                                tmp_path / "v2.json")
+    again = encode_text_dataset(
+        pydoc, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "t2.pt", tmp_path / "v2.json"
+    )
     assert again == info and (tmp_path / "t2.pt").read_bytes() == (tmp_path / "tokens.pt").read_bytes()
 
 
@@ -56,8 +61,9 @@ def test_anna_karenina_downloads_with_its_checksum(server, course_files, tmp_pat
 
     shutil.copy(course_files / "anna.txt", server.root / "anna.txt")
     anna = fetch("anna", tmp_path / "raw", mirrors=[server.url])
-    info = encode_text_dataset(anna, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt",
-                               tmp_path / "vocab.json")
+    info = encode_text_dataset(
+        anna, tmp_path / "raw", EncodeTextParams(val_fraction=0.1), tmp_path / "tokens.pt", tmp_path / "vocab.json"
+    )
     assert info["characters"] == 1_985_223 and len(info["chars"]) == 83  # after CRLF -> LF, as the course reads it
     assert "\r" not in info["chars"]
 
@@ -139,14 +145,20 @@ def test_synthetic_reviews_are_generated_by_the_download_path_and_recorded_as_sy
 
 
 def test_imdb_archive_keeps_its_official_test_half(server, tmp_path):
-    rows = {"train": [("A wonderful film.<br />Loved it", 1), ("Dull and long", 0)] * 10,
-            "test": [("Brilliant", 1), ("Awful", 0)] * 5}
+    rows = {
+        "train": [("A wonderful film.<br />Loved it", 1), ("Dull and long", 0)] * 10,
+        "test": [("Brilliant", 1), ("Awful", 0)] * 5,
+    }
     checksum = write_aclimdb(server.root / "aclImdb_v1.tar.gz", rows)
     imdb = fetch("imdb", tmp_path / "raw", mirrors=[server.url], checksums={"aclImdb_v1.tar.gz": checksum})
     paths = {s: tmp_path / f"{s}.pt" for s in ("train", "val", "test")}
-    info = encode_reviews_dataset(imdb, tmp_path / "raw",
-                                  EncodeReviewsParams(seq_length=8, min_count=1, val_fraction=0.2, seed=0), paths,
-                                  tmp_path / "vocab.json")
+    info = encode_reviews_dataset(
+        imdb,
+        tmp_path / "raw",
+        EncodeReviewsParams(seq_length=8, min_count=1, val_fraction=0.2, seed=0),
+        paths,
+        tmp_path / "vocab.json",
+    )
     assert info["counts"] == {"train": 16, "val": 4, "test": 10}
     assert "br" not in info["words"] and "wonderful" in info["words"]  # <br /> markup removed
 

@@ -8,15 +8,15 @@ import csv
 import pytest
 import torch
 
-from pipeline import train_images as train_mod
-from pipeline.augment import Policy
-from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import TrainingError
 from pipeline.core.io import load_torch
 from pipeline.core.params import arch_schema
+from pipeline.data.augment import Policy
 from pipeline.data.store import load_split, read_info
-from pipeline.train import OPTIMIZERS
-from pipeline.train_images import train_model
+from pipeline.training import train as train_mod
+from pipeline.training.loop import OPTIMIZERS
+from pipeline.training.train import train_model
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import accelerate, small_train_params
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
@@ -24,8 +24,18 @@ NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 
 def run(store, tmp_path, params, policy=NO_AUG, name="m"):
     out = tmp_path / name
-    result = train_model("m", params, load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]),
-                         policy, out / "model.pt", out / "loss.csv", out / "acc.csv", accelerate())
+    result = train_model(
+        "m",
+        params,
+        load_split(store["train"]),
+        load_split(store["val"]),
+        read_info(store["stats"]),
+        policy,
+        out / "model.pt",
+        out / "loss.csv",
+        out / "acc.csv",
+        accelerate(),
+    )
     return result, out
 
 
@@ -57,19 +67,25 @@ def test_early_stopping_keeps_the_best_epoch(digits_store, tmp_path, monkeypatch
 
 def test_divergence_is_a_clear_error(digits_store, tmp_path, monkeypatch):
     monkeypatch.setattr(train_mod, "evaluate", lambda *a: {"loss": float("nan"), "accuracy": 0.0})
-    with pytest.raises(TrainingError, match=r"validation loss became nan at epoch 1 \(training diverged\); lower train.m.lr"):
+    with pytest.raises(
+        TrainingError, match=r"validation loss became nan at epoch 1 \(training diverged\); lower train.m.lr"
+    ):
         run(digits_store, tmp_path, small_train_params("mlp", epochs=2))
 
 
 def test_same_seed_same_weights_other_seed_other_weights(digits_store, tmp_path):
     policy = Policy(10.0, 0.1, (0.95, 1.05), 0.0, 3)
-    states = [load_torch(run(digits_store, tmp_path, small_train_params("cnn", epochs=1, seed=s), policy, f"r{i}")[1]
-                         / "model.pt")["model_state"] for i, s in enumerate((0, 0, 1))]
+    states = [
+        load_torch(
+            run(digits_store, tmp_path, small_train_params("cnn", epochs=1, seed=s), policy, f"r{i}")[1] / "model.pt"
+        )["model_state"]
+        for i, s in enumerate((0, 0, 1))
+    ]
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
 
 
-# What each family built for itself before they shared pipeline.train.OPTIMIZERS.
+# What each family built for itself before they shared pipeline.training.loop.OPTIMIZERS.
 BEFORE = {
     "charrnn": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),
     "sentiment": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),

@@ -9,26 +9,36 @@ import hashlib
 import pytest
 import torch
 
-from pipeline.augment import Policy
-from pipeline.checkpoint import load_checkpoint
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import load_torch
 from pipeline.core.params import read_yaml
+from pipeline.data.augment import Policy
 from pipeline.data.formats import parse_image_folder_dir, parse_image_folder_zip
 from pipeline.data.normalize import normalize_dataset
 from pipeline.data.store import load_split, read_info
-from pipeline.evaluate import evaluate_model
-from pipeline.export import export_classifier
+from pipeline.deployment.export import export_classifier
+from pipeline.inspection.evaluate import evaluate_model
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.normalize import NormalizeParams
 from pipeline.schema.transfer import Params as TransferParams
-from pipeline.transfer import train_transfer
-from pipeline.weights import fetch_backbone
+from pipeline.training.transfer import train_transfer
+from pipeline.weights.backbone import fetch_backbone
+from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, accelerate, fetch, image_folder_files, write_zip
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
-PARITY = {"0": "even", "1": "odd", "2": "even", "3": "odd", "4": "even", "5": "odd", "6": "even", "7": "odd",
-          "8": "even", "9": "odd"}
+PARITY = {
+    "0": "even",
+    "1": "odd",
+    "2": "even",
+    "3": "odd",
+    "4": "even",
+    "5": "odd",
+    "6": "even",
+    "7": "odd",
+    "8": "even",
+    "9": "odd",
+}
 
 
 def transfer_params(**kw) -> TransferParams:
@@ -38,41 +48,75 @@ def transfer_params(**kw) -> TransferParams:
 
 def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
     p = transfer_params(backbone="mlp", label_map=PARITY)
-    train_transfer("t", p, trained_mlp, load_split(digits_store["train"]), load_split(digits_store["val"]),
-                   read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv",
-                   accelerate())
+    train_transfer(
+        "t",
+        p,
+        trained_mlp,
+        load_split(digits_store["train"]),
+        load_split(digits_store["val"]),
+        read_info(digits_store["stats"]),
+        NO_AUG,
+        tmp_path / "m.pt",
+        tmp_path / "l.csv",
+        tmp_path / "a.csv",
+        accelerate(),
+    )
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["classes"] == ["even", "odd"] and ckpt["spec"]["backbone"]["model"] == "mlp"
     backbone = load_torch(trained_mlp)["model_state"]
     features = model.body.features.state_dict()
     assert all(torch.equal(features[k], backbone[f"body.{k}"]) for k in features)  # frozen: unchanged
     out = {k: tmp_path / f"r.{k}" for k in ("metrics", "per_class", "confusion", "confusion_png")}
-    headline = evaluate_model(tmp_path / "m.pt", {"val": load_split(digits_store["val"]),
-                                                 "test": load_split(digits_store["test"])}, 500, torch.device("cpu"), out)
+    headline = evaluate_model(
+        tmp_path / "m.pt",
+        {"val": load_split(digits_store["val"]), "test": load_split(digits_store["test"])},
+        500,
+        torch.device("cpu"),
+        out,
+    )
     assert headline["test"]["accuracy"] > 0.8  # labels were mapped to even/odd the way the model was trained
 
 
 def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.label_map: must map every class .* missing \['9'\]"):
-        train_transfer("t", transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)}), trained_mlp,
-                       load_split(digits_store["train"]), load_split(digits_store["val"]),
-                       read_info(digits_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a",
-                       accelerate())
+        train_transfer(
+            "t",
+            transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)}),
+            trained_mlp,
+            load_split(digits_store["train"]),
+            load_split(digits_store["val"]),
+            read_info(digits_store["stats"]),
+            NO_AUG,
+            tmp_path / "m.pt",
+            tmp_path / "l",
+            tmp_path / "a",
+            accelerate(),
+        )
 
 
 def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, tmp_path, monkeypatch):
     """Fine-tuned too (freeze: false), the features start as the backbone's trained layers, not a fresh init."""
-    import pipeline.transfer
+    import pipeline.training.transfer
 
     seen = {}
 
     def stop_before_training(name, key, model, *args, **kwargs):
         seen.update({k: v.clone() for k, v in model.body.features.state_dict().items()})
 
-    monkeypatch.setattr(pipeline.transfer, "fit_images", stop_before_training)
-    train_transfer("t", transfer_params(backbone="mlp", label_map=PARITY, freeze=False), trained_mlp,
-                   load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]),
-                   NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a", accelerate())
+    monkeypatch.setattr(pipeline.training.transfer, "fit_images", stop_before_training)
+    train_transfer(
+        "t",
+        transfer_params(backbone="mlp", label_map=PARITY, freeze=False),
+        trained_mlp,
+        load_split(digits_store["train"]),
+        load_split(digits_store["val"]),
+        read_info(digits_store["stats"]),
+        NO_AUG,
+        tmp_path / "m.pt",
+        tmp_path / "l",
+        tmp_path / "a",
+        accelerate(),
+    )
     body = load_checkpoint(trained_mlp)[0].body
     expected = torch.nn.Sequential(*list(body)[:-1]).state_dict()  # every layer but the replaced last one
     assert seen.keys() == expected.keys() and all(torch.equal(seen[k], v) for k, v in expected.items())
@@ -87,7 +131,7 @@ def test_the_model_module_builds_without_weights(trained_mlp, monkeypatch):
     import torchvision  # noqa: F401  (imported before files are blocked)
 
     from pipeline.models import build_model
-    from pipeline.transfer import describe
+    from pipeline.training.transfer import describe
 
     desc, p = describe(trained_mlp), transfer_params(backbone="mlp")
 
@@ -98,9 +142,14 @@ def test_the_model_module_builds_without_weights(trained_mlp, monkeypatch):
         for owner, name in ((builtins, "open"), (io, "open"), (torch, "load"), (torch.hub, "load_state_dict_from_url")):
             m.setattr(owner, name, no_files)
         model = build_model("transfer", p, {"backbone": desc, "classes": ["even", "odd"]})
-        resnet = build_model("transfer", p,
-                             {"backbone": {"source": "torchvision", "arch": "resnet18", "weights": "imagenet"},
-                              "classes": ["cat", "dog"]})
+        resnet = build_model(
+            "transfer",
+            p,
+            {
+                "backbone": {"source": "torchvision", "arch": "resnet18", "weights": "imagenet"},
+                "classes": ["cat", "dog"],
+            },
+        )
     assert model(torch.rand(2, 1, 8, 8)).shape == (2, 2) and resnet(torch.rand(2, 3, 32, 32)).shape == (2, 2)
     backbone = load_torch(trained_mlp)["model_state"]
     features = model.body.features.state_dict()
@@ -148,8 +197,9 @@ def cat_dog_store(tmp_path_factory):
         (root / "folder" / rel).write_bytes(data)
     facts = fetch("cat_dog", root / "raw", folder=root / "folder", source="image_folder")  # your own folder
     paths = {s: root / f"{s}.pt" for s in ("train", "val", "test")}
-    normalize_dataset(facts, root / "raw", NormalizeParams(val_fraction=0.25, seed=0, size=32), paths,
-                      root / "stats.json")
+    normalize_dataset(
+        facts, root / "raw", NormalizeParams(val_fraction=0.25, seed=0, size=32), paths, root / "stats.json"
+    )
     return paths | {"stats": root / "stats.json", "root": root}
 
 
@@ -165,9 +215,19 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
     url, _ = resnet_site
     fetch_backbone("resnet", BackboneParams(arch="resnet18", weights="imagenet", url=url), tmp_path / "backbone.pt")
     p = transfer_params(backbone="resnet", label_map=None, batch_size=4)
-    train_transfer("t", p, tmp_path / "backbone.pt", load_split(cat_dog_store["train"]),
-                   load_split(cat_dog_store["val"]), read_info(cat_dog_store["stats"]), NO_AUG, tmp_path / "m.pt",
-                   tmp_path / "l.csv", tmp_path / "a.csv", accelerate())
+    train_transfer(
+        "t",
+        p,
+        tmp_path / "backbone.pt",
+        load_split(cat_dog_store["train"]),
+        load_split(cat_dog_store["val"]),
+        read_info(cat_dog_store["stats"]),
+        NO_AUG,
+        tmp_path / "m.pt",
+        tmp_path / "l.csv",
+        tmp_path / "a.csv",
+        accelerate(),
+    )
     _, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the backbone's ImageNet normalization
     meta = export_classifier(tmp_path / "m.pt", load_split(cat_dog_store["test"]).inputs, tmp_path / "export", 1e-4, 8)
@@ -176,10 +236,19 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
 
 def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.dataset: 'cat_dog' images are \[3, 32, 32\] but backbone 'mlp'"):
-        train_transfer("t", transfer_params(backbone="mlp", label_map=None), trained_mlp,
-                       load_split(cat_dog_store["train"]), load_split(cat_dog_store["val"]),
-                       read_info(cat_dog_store["stats"]), NO_AUG, tmp_path / "m.pt", tmp_path / "l", tmp_path / "a",
-                       accelerate())
+        train_transfer(
+            "t",
+            transfer_params(backbone="mlp", label_map=None),
+            trained_mlp,
+            load_split(cat_dog_store["train"]),
+            load_split(cat_dog_store["val"]),
+            read_info(cat_dog_store["stats"]),
+            NO_AUG,
+            tmp_path / "m.pt",
+            tmp_path / "l",
+            tmp_path / "a",
+            accelerate(),
+        )
 
 
 def test_image_folder_zip_with_valid_split_and_a_corrupt_image(course_files, tmp_path):

@@ -10,12 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.checkpoint import load_checkpoint, save_checkpoint
 from pipeline.core.errors import DataError
 from pipeline.core.params import arch_schema
 from pipeline.data.store import Split, load_split, read_info
-from pipeline.models import build_model
-from pipeline.visualize import (
+from pipeline.inspection.visualize import (
     MAX_CHANNELS,
     feature_maps,
     mosaic,
@@ -23,6 +21,8 @@ from pipeline.visualize import (
     unit_grid,
     visualize,
 )
+from pipeline.models import build_model
+from pipeline.weights.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import accelerate, png, small_train_params
 from tests.helpers.stages import run_stage
 
@@ -32,20 +32,41 @@ CHANNELS = [4, 8]
 @pytest.fixture(scope="module")
 def tiny_cnn(digits_store):
     """A CNN (conv 4-8, FC 16) trained for one epoch on the real digits: a few seconds."""
-    from pipeline.augment import Policy
-    from pipeline.train_images import train_model
+    from pipeline.data.augment import Policy
+    from pipeline.training.train import train_model
 
     out = digits_store["root"] / "visualize_cnn"
-    train_model("cnn", small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64),
-                load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]),
-                Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0), out / "model.pt", out / "loss.csv", out / "accuracy.csv",
-                accelerate())
+    train_model(
+        "cnn",
+        small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64),
+        load_split(digits_store["train"]),
+        load_split(digits_store["val"]),
+        read_info(digits_store["stats"]),
+        Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
+        out / "model.pt",
+        out / "loss.csv",
+        out / "accuracy.csv",
+        accelerate(),
+    )
     return out / "model.pt"
 
 
 def visualize_stage(checkpoint, store, out, *extra):
-    return run_stage("visualize", "cnn", "--checkpoint", checkpoint, "--test", store["test"], "--stats", store["stats"],
-                     "--filters", out / "filters.png", "--feature-maps", out / "feature_maps.png", *extra)
+    return run_stage(
+        "visualize",
+        "cnn",
+        "--checkpoint",
+        checkpoint,
+        "--test",
+        store["test"],
+        "--stats",
+        store["stats"],
+        "--filters",
+        out / "filters.png",
+        "--feature-maps",
+        out / "feature_maps.png",
+        *extra,
+    )
 
 
 @pytest.mark.slow
@@ -74,16 +95,28 @@ def test_rows_are_every_conv_activation_and_pooling_layer_caught_by_hooks(tiny_c
     images = load_split(digits_store["test"]).inputs[:3]
     traced = feature_maps(model, images)
     assert [t.name for t in traced] == [name for name, _ in layers]
-    assert [tuple(t.output.shape) for t in traced] == [(3, 4, 8, 8), (3, 4, 8, 8), (3, 4, 4, 4), (3, 8, 4, 4),
-                                                       (3, 8, 4, 4), (3, 8, 2, 2), (3, 16)]
+    assert [tuple(t.output.shape) for t in traced] == [
+        (3, 4, 8, 8),
+        (3, 4, 8, 8),
+        (3, 4, 4, 4),
+        (3, 8, 4, 4),
+        (3, 8, 4, 4),
+        (3, 8, 2, 2),
+        (3, 16),
+    ]
     with torch.no_grad():  # the hooks caught the real intermediate outputs
         x = (images.float() / 255 - model.mean) / model.std
         assert torch.allclose(traced[0].output, model.body[0](x))
         assert torch.allclose(traced[2].output, model.body[2](model.body[1](model.body[0](x))))
     assert not any(m._forward_hooks for _, m in layers)  # removed afterwards
 
-    drawn = visualize(tiny_cnn, load_split(digits_store["test"]), read_info(digits_store["stats"]).classes,
-                      tmp_path / "f.png", tmp_path / "m.png")
+    drawn = visualize(
+        tiny_cnn,
+        load_split(digits_store["test"]),
+        read_info(digits_store["stats"]).classes,
+        tmp_path / "f.png",
+        tmp_path / "m.png",
+    )
     assert drawn["layers"] == [name for name, _ in layers] and drawn["first_layer"] == "body.0"
     assert drawn["filters"] == CHANNELS[0]
     # One image per class: the first of each, in class order.
@@ -93,8 +126,13 @@ def test_rows_are_every_conv_activation_and_pooling_layer_caught_by_hooks(tiny_c
 
 
 def test_an_mlp_shows_its_weight_rows_and_hidden_activations(trained_mlp, digits_store, tmp_path):
-    drawn = visualize(trained_mlp, load_split(digits_store["test"]), read_info(digits_store["stats"]).classes,
-                      tmp_path / "filters.png", tmp_path / "maps.png")
+    drawn = visualize(
+        trained_mlp,
+        load_split(digits_store["test"]),
+        read_info(digits_store["stats"]).classes,
+        tmp_path / "filters.png",
+        tmp_path / "maps.png",
+    )
     assert drawn["first_layer"] == "body.1" and drawn["layers"] == ["body.2"]  # Linear 64 -> 64, one ReLU
     assert drawn["filters"] == 64  # every hidden unit's weight row, as an 8x8 picture
     assert png(tmp_path / "filters.png").size[1] > png(tmp_path / "maps.png").size[1] / 2
@@ -104,19 +142,49 @@ def test_a_transfer_model_is_seen_through_its_backbone_with_its_labels_mapped(ti
     _, cnn = load_checkpoint(tiny_cnn)
     label_map = {str(d): ["even", "odd"][d % 2] for d in range(10)}
     params = arch_schema("transfer", "arch").model_validate(
-        {"arch": "transfer", "dataset": "digits", "backbone": "cnn", "label_map": label_map, "freeze": True,
-         "head": [8], "dropout": 0.2, "optimizer": "adam", "lr": 0.003, "momentum": 0.0, "weight_decay": 0.0,
-         "batch_size": 64, "epochs": 1, "patience": 1, "seed": 0, "device": "cpu"})
-    spec = cnn["spec"] | {"classes": ["even", "odd"],
-                          "backbone": {"source": "pipeline", "model": "cnn", "arch": "cnn", "params": cnn["params"],
-                                       "spec": cnn["spec"]}}
+        {
+            "arch": "transfer",
+            "dataset": "digits",
+            "backbone": "cnn",
+            "label_map": label_map,
+            "freeze": True,
+            "head": [8],
+            "dropout": 0.2,
+            "optimizer": "adam",
+            "lr": 0.003,
+            "momentum": 0.0,
+            "weight_decay": 0.0,
+            "batch_size": 64,
+            "epochs": 1,
+            "patience": 1,
+            "seed": 0,
+            "device": "cpu",
+        }
+    )
+    spec = cnn["spec"] | {
+        "classes": ["even", "odd"],
+        "backbone": {"source": "pipeline", "model": "cnn", "arch": "cnn", "params": cnn["params"], "spec": cnn["spec"]},
+    }
     model = build_model("transfer", params, spec)
-    save_checkpoint(tmp_path / "transfer.pt", model=model, optimizer=None, epoch=0, metrics={},
-                    meta={"model": "transfer", "arch": "transfer", "params": params.model_dump(), "spec": spec,
-                          "dataset": "digits", "label_map": label_map})
+    save_checkpoint(
+        tmp_path / "transfer.pt",
+        model=model,
+        optimizer=None,
+        epoch=0,
+        metrics={},
+        meta={
+            "model": "transfer",
+            "arch": "transfer",
+            "params": params.model_dump(),
+            "spec": spec,
+            "dataset": "digits",
+            "label_map": label_map,
+        },
+    )
     test = load_split(digits_store["test"])
-    drawn = visualize(tmp_path / "transfer.pt", test, read_info(digits_store["stats"]).classes,
-                      tmp_path / "f.png", tmp_path / "m.png")
+    drawn = visualize(
+        tmp_path / "transfer.pt", test, read_info(digits_store["stats"]).classes, tmp_path / "f.png", tmp_path / "m.png"
+    )
     assert drawn["first_layer"] == "body.features.0"
     assert drawn["layers"] == [f"body.features.{i}" for i in (0, 1, 2, 3, 4, 5, 9)]  # not the new head's ReLU
     assert [int(test.labels[i]) % 2 for i in drawn["images"]] == [0, 1]  # the first even, the first odd digit
@@ -130,11 +198,27 @@ def test_rgb_filters_and_a_class_without_test_images(tmp_path):
     """An untrained CIFAR-shaped CNN: RGB kernels, RGB inputs; a class absent from the test split
     is skipped, a long class name is cut."""
     params = small_train_params("cnn", channels=[16, 32, 64], fc=20)
-    spec = {"input_shape": [3, 32, 32], "classes": ["cat", "dog", "a bird with a very long name", "frog"],
-            "mean": [0.5] * 3, "std": [0.25] * 3}
-    save_checkpoint(tmp_path / "rgb.pt", model=build_model("cnn", params, spec), optimizer=None, epoch=0, metrics={},
-                    meta={"model": "rgb", "arch": "cnn", "params": params.model_dump(), "spec": spec,
-                          "dataset": "random", "label_map": None})
+    spec = {
+        "input_shape": [3, 32, 32],
+        "classes": ["cat", "dog", "a bird with a very long name", "frog"],
+        "mean": [0.5] * 3,
+        "std": [0.25] * 3,
+    }
+    save_checkpoint(
+        tmp_path / "rgb.pt",
+        model=build_model("cnn", params, spec),
+        optimizer=None,
+        epoch=0,
+        metrics={},
+        meta={
+            "model": "rgb",
+            "arch": "cnn",
+            "params": params.model_dump(),
+            "spec": spec,
+            "dataset": "random",
+            "label_map": None,
+        },
+    )
     gen = torch.Generator().manual_seed(0)
     test = Split(torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8, generator=gen), torch.arange(12) % 3)
     drawn = visualize(tmp_path / "rgb.pt", test, spec["classes"], tmp_path / "f.png", tmp_path / "m.png")
@@ -159,6 +243,11 @@ def test_bad_inputs_exit_2_with_one_line_and_no_picture(tiny_cnn, digits_store, 
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.glob("*.png"))
     with pytest.raises(DataError, match="visualize needs images"):
-        visualize(tiny_cnn, Split(torch.zeros(5, 30), torch.zeros(5, dtype=torch.int64)), list("0123456789"),
-                  tmp_path / "f.png", tmp_path / "m.png")
+        visualize(
+            tiny_cnn,
+            Split(torch.zeros(5, 30), torch.zeros(5, dtype=torch.int64)),
+            list("0123456789"),
+            tmp_path / "f.png",
+            tmp_path / "m.png",
+        )
     assert not list(tmp_path.glob("*.png"))

@@ -24,34 +24,107 @@ import numpy as np
 
 from pipeline.core.io import atomic_open
 
-ASPECTS = ("the acting", "the plot", "the story", "the script", "the dialogue", "the soundtrack", "the score",
-           "the cinematography", "the pacing", "the ending", "the direction", "the cast", "the visual effects",
-           "the editing", "the lead performance", "the humor", "the characters", "the final act")
+ASPECTS = (
+    "the acting",
+    "the plot",
+    "the story",
+    "the script",
+    "the dialogue",
+    "the soundtrack",
+    "the score",
+    "the cinematography",
+    "the pacing",
+    "the ending",
+    "the direction",
+    "the cast",
+    "the visual effects",
+    "the editing",
+    "the lead performance",
+    "the humor",
+    "the characters",
+    "the final act",
+)
 WORDS = {
-    1: ("brilliant", "moving", "gripping", "superb", "charming", "clever", "beautiful", "memorable", "stunning",
-        "delightful", "powerful", "witty", "engaging", "excellent", "wonderful", "fresh"),
-    -1: ("dull", "clumsy", "tedious", "forgettable", "predictable", "boring", "awful", "bland", "messy", "flat",
-         "painful", "lifeless", "confusing", "weak", "cheap", "shallow"),
+    1: (
+        "brilliant",
+        "moving",
+        "gripping",
+        "superb",
+        "charming",
+        "clever",
+        "beautiful",
+        "memorable",
+        "stunning",
+        "delightful",
+        "powerful",
+        "witty",
+        "engaging",
+        "excellent",
+        "wonderful",
+        "fresh",
+    ),
+    -1: (
+        "dull",
+        "clumsy",
+        "tedious",
+        "forgettable",
+        "predictable",
+        "boring",
+        "awful",
+        "bland",
+        "messy",
+        "flat",
+        "painful",
+        "lifeless",
+        "confusing",
+        "weak",
+        "cheap",
+        "shallow",
+    ),
 }
 INTENSIFIERS = ("", "", "", "really ", "truly ", "quite ", "absolutely ", "rather ", "incredibly ")
 DIRECT = ("{a} was {i}{w}", "i found {a} {i}{w}", "{a} felt {i}{w}", "{a} is {i}{w}", "honestly {a} was {i}{w}")
-NEGATED = ("{a} was not {w}", "{a} was never {w}", "{a} was hardly {w}", "i would not call {a} {w}",
-           "nobody could say {a} was {w}")
+NEGATED = (
+    "{a} was not {w}",
+    "{a} was never {w}",
+    "{a} was hardly {w}",
+    "i would not call {a} {w}",
+    "nobody could say {a} was {w}",
+)
 VERDICTS = {
-    1: ("overall i loved it", "i would recommend it to anyone", "definitely worth watching",
-        "i would happily see it again", "one of the best films this year"),
-    -1: ("overall i hated it", "i would not recommend it", "not worth the ticket", "i want those two hours back",
-         "one of the worst films this year"),
+    1: (
+        "overall i loved it",
+        "i would recommend it to anyone",
+        "definitely worth watching",
+        "i would happily see it again",
+        "one of the best films this year",
+    ),
+    -1: (
+        "overall i hated it",
+        "i would not recommend it",
+        "not worth the ticket",
+        "i want those two hours back",
+        "one of the worst films this year",
+    ),
 }
 NEGATED_VERDICTS = {
     1: ("i cannot say i regret watching it", "i would not call it a waste of time", "it was not a bad film at all"),
     -1: ("i would not call it worth watching", "it was not a good film", "i cannot recommend it"),
 }
-FILLER = ("i saw it with my sister last weekend", "the film runs a little over two hours",
-          "it was released in the spring", "the theater was half empty", "i had read the book before",
-          "the director also made a documentary", "it is based on a true story",
-          "there is a short scene after the credits", "we bought popcorn and sat near the front",
-          "the trailer came out last year", "it was filmed in three countries", "my friend recommended it")
+FILLER = (
+    "i saw it with my sister last weekend",
+    "the film runs a little over two hours",
+    "it was released in the spring",
+    "the theater was half empty",
+    "i had read the book before",
+    "the director also made a documentary",
+    "it is based on a true story",
+    "there is a short scene after the credits",
+    "we bought popcorn and sat near the front",
+    "the trailer came out last year",
+    "it was filmed in three countries",
+    "my friend recommended it",
+)
 
 
 def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
@@ -97,4 +170,3 @@ def generate(out_dir: Path, samples: int, seed: int) -> None:
         fh.writelines(text + "\n" for text, _ in reviews)
     with atomic_open(out_dir / "labels.txt") as fh:
         fh.writelines(("positive" if y else "negative") + "\n" for _, y in reviews)
-

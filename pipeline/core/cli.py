@@ -18,20 +18,32 @@ from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
 # The outputs of every training stage, and of the data stages that write splits: (option, help) pairs.
-TRAINING_OUTPUTS = (("checkpoint", "output: best checkpoint"), ("loss-curve", "output: loss per epoch (CSV)"),
-                    ("accuracy-curve", "output: accuracy per epoch (CSV)"))
+TRAINING_OUTPUTS = (
+    ("checkpoint", "output: best checkpoint"),
+    ("loss-curve", "output: loss per epoch (CSV)"),
+    ("accuracy-curve", "output: accuracy per epoch (CSV)"),
+)
+# The progress lines stages log, written by pipeline.training (an epoch: training.loop; a step:
+# training.style) and read back for the live line by pipeline.run.progress (and by the tests).
+EPOCH_LINE = "epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s"
+STEP_LINE = "step %4d/%d  content %.4g  style %.4g  total %.4g"
 SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
 # Faults that are no bug, and their fix. ENOMEM also stands for MemoryError and torch's out-of-memory.
-FIXES = {errno.ENOSPC: "the disk is full: free space", errno.EDQUOT: "the disk quota is used up: free space",
-         errno.EFBIG: "a file is over the size limit: raise `ulimit -f` or free space",
-         errno.ENOMEM: "out of memory: lower batch_size or the model's size, or run one stage at a time (JOBS=1)"}
+FIXES = {
+    errno.ENOSPC: "the disk is full: free space",
+    errno.EDQUOT: "the disk quota is used up: free space",
+    errno.EFBIG: "a file is over the size limit: raise `ulimit -f` or free space",
+    errno.ENOMEM: "out of memory: lower batch_size or the model's size, or run one stage at a time (JOBS=1)",
+}
 
 
-def arguments(doc: str | None, entry: str, *files: tuple[str, str]) -> tuple[argparse.Namespace, Any]:
-    """Parse a stage's command line: `entry` (a model or a dataset), a required `--<option>` per
-    (option, help) pair, and `--params`. Returns them and params.yaml as read."""
+def arguments(doc: str | None, entry: str | None, *files: tuple[str, str]) -> tuple[argparse.Namespace, Any]:
+    """Parse a stage's command line: `entry` (a model or a dataset; None for a stage of the whole
+    pipeline), a required `--<option>` per (option, help) pair, and `--params`. Returns them and
+    params.yaml as read."""
     ap = argparse.ArgumentParser(description=doc)
-    ap.add_argument(entry)
+    if entry is not None:
+        ap.add_argument(entry)
     for option, what in files:
         ap.add_argument(f"--{option}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")

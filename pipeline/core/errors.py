@@ -15,3 +15,23 @@ class DataError(PipelineError):
 
 class TrainingError(PipelineError):
     """Training diverged or produced nothing usable."""
+
+
+class ExportError(PipelineError):
+    """An exported model does not reproduce the eager model's outputs."""
+
+
+class ExportFolderError(PipelineError):
+    """The folder is not a usable export, or the runtime or device asked for is not available."""
+
+
+class CppError(PipelineError):
+    """The C++ program cannot be built, or failed on an input."""
+
+
+class SchedulerError(PipelineError):
+    """DVC could not tell the scheduler what to run (its message says why)."""
+
+
+class RemoteError(PipelineError):
+    """No remote to talk to (exit 2): the message says how to add one."""

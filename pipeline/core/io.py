@@ -37,10 +37,12 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
 
 
 def read_json(path: str | os.PathLike) -> Any:
+    """The value in the JSON file at `path`."""
     return json.loads(Path(path).read_text())
 
 
 def write_csv(path: str | os.PathLike, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Write a header row, then `rows`, as CSV with Unix line ends, atomically."""
     with atomic_open(path) as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)
@@ -61,3 +63,12 @@ def load_torch(path: str | os.PathLike, *, mmap: bool = False) -> Any:
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+
+
+def write_png(picture: Any, path: str | os.PathLike) -> None:
+    """A uint8 image array (height, width[, channels]) as a PNG file, atomically: Pillow's bytes,
+    the same every run. (matplotlib pictures: pipeline.inspection.figures.save_png.)"""
+    from PIL import Image
+
+    with atomic_open(path, "wb") as fh:
+        Image.fromarray(picture).save(fh, format="PNG")

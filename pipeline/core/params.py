@@ -1,5 +1,5 @@
 """params.yaml, read and validated entry by entry: a stage validates what it reads (`entry`,
-`section`), `make check` (pipeline.check) the whole file. Both report a problem with its key path
+`section`), `make check` (pipeline.run.check) the whole file. Both report a problem with its key path
 and what is allowed: `train.cnn.lr: Input should be greater than 0 (got -1)`. A model entry's
 schema is `Params` in pipeline/schema/<arch>.py (with the `SECTION` it belongs to)."""
 
@@ -23,15 +23,18 @@ MODELS = Path(__file__).resolve().parents[1] / "models"  # one file per register
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    """A params section: unknown keys, wrong types and non-finite floats (`.inf`, `.nan`) are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that reads `1e-3` as a float (YAML 1.2, as DVC does) and rejects duplicate keys."""
 
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
-                              re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
@@ -39,8 +42,10 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
-            raise ConfigError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}: "
-                              "the later value would silently win; keep one")
+            raise ConfigError(
+                f"duplicate key {key!r} at line {key_node.start_mark.line + 1}: "
+                "the later value would silently win; keep one"
+            )
         seen.add(key)
     return loader.construct_mapping(node)
 
@@ -49,6 +54,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 
 
 def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file as DVC does (1e-3 a float, duplicate keys refused); ConfigError if missing or not YAML."""
     try:
         with open(path) as fh:
             return yaml.load(fh, Loader=_Loader)
@@ -59,6 +65,7 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def invalid(problems: list[str], source: str = "params.yaml") -> ConfigError:
+    """One ConfigError listing every problem of `source`, one a line."""
     return ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(problems))
 
 
@@ -82,7 +89,9 @@ def check(model: type[BaseModel], data: Any, path: str, problems: list[str]) -> 
 
 def arch_schema(arch: Any, key: str, section: str | None = None) -> type[Section]:
     """The params model of architecture `arch` (of `section`, if given); `key` names it in errors."""
-    known = sorted(p.stem for p in MODELS.glob("*.py") if p.stem != "__init__")
+    known = sorted(
+        p.stem for p in MODELS.glob("*.py") if not p.stem.startswith("_")
+    )  # _x.py: a helper, not an architecture
     module = importlib.import_module(f"pipeline.schema.{arch}") if arch in known else None
     if module is None or section not in (None, module.SECTION):
         own = [a for a in known if section in (None, importlib.import_module(f"pipeline.schema.{a}").SECTION)]
@@ -94,8 +103,10 @@ def check_entry(raw: Any, section: str, name: str, problems: list[str], schema: 
     """Entry `name` of `section` validated (by its `arch` when no schema is given), or None."""
     entries = raw.get(section) if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or name not in entries:
-        problems.append(f"{section}.{name}: no such entry in params.yaml; {section} has: "
-                        f"{', '.join(entries) if isinstance(entries, dict) and entries else 'nothing'}")
+        problems.append(
+            f"{section}.{name}: no such entry in params.yaml; {section} has: "
+            f"{', '.join(entries) if isinstance(entries, dict) and entries else 'nothing'}"
+        )
         return None
     data = entries[name]
     if schema is None:

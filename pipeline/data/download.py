@@ -44,11 +44,21 @@ class Checksum:
     prefix: bool = False
 
     def matches(self, digest: str) -> bool:
+        """Whether `digest` is the expected one (or starts with it, when only a prefix is known)."""
         return digest.startswith(self.expected) if self.prefix else digest == self.expected
 
 
-def download(name: str, urls: list[str], checksum: Checksum, target: Path, retries: int, timeout_s: float,
-             what: str, key: str, dead: set[str] | None = None) -> None:
+def download(
+    name: str,
+    urls: list[str],
+    checksum: Checksum,
+    target: Path,
+    retries: int,
+    timeout_s: float,
+    what: str,
+    key: str,
+    dead: set[str] | None = None,
+) -> None:
     """Download `name` from the first of `urls` that yields a verified copy, into `target`."""
     dead = set() if dead is None else dead
     attempts: list[Attempt] = []
@@ -76,9 +86,11 @@ def download(name: str, urls: list[str], checksum: Checksum, target: Path, retri
     tried = "\n".join(f"    {a.url}: {a.problem}" for a in attempts)
     where = "mirrors" if key.startswith("download.") else "url"
     local = "local_dir to a folder that already holds" if key.startswith("download.") else "local_file to a copy of"
-    raise DataError(f"could not download {name} for {what}; tried:\n{tried}\n"
-                    f"  fix: check the network, set {key}.{where} to a reachable copy, "
-                    f"or set {key}.{local} {name}")
+    raise DataError(
+        f"could not download {name} for {what}; tried:\n{tried}\n"
+        f"  fix: check the network, set {key}.{where} to a reachable copy, "
+        f"or set {key}.{local} {name}"
+    )
 
 
 def _stream(url: str, target: Path, checksum: Checksum, timeout: float) -> None:
@@ -102,8 +114,10 @@ def _stream(url: str, target: Path, checksum: Checksum, timeout: float) -> None:
         if total is not None and received != total:
             raise http.client.IncompleteRead(b"", total - received)
         if not checksum.matches(digest.hexdigest()):
-            raise _Permanent(f"{checksum.algorithm.upper()} {digest.hexdigest()} does not match the expected "
-                             f"{checksum.expected}{'...' if checksum.prefix else ''}")
+            raise _Permanent(
+                f"{checksum.algorithm.upper()} {digest.hexdigest()} does not match the expected "
+                f"{checksum.expected}{'...' if checksum.prefix else ''}"
+            )
         tmp.rename(target)
     except urllib.error.HTTPError as err:
         if err.code in (408, 429) or err.code >= 500:

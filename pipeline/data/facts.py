@@ -32,6 +32,7 @@ class Facts:
 
 
 def read_facts(path: str | Path) -> Facts:
+    """The facts a download stage wrote to `path`; a DataError if it is missing or not such a file."""
     try:
         return Facts(**read_json(path))
     except (OSError, ValueError, TypeError) as err:

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """A file's MD5 as hex digits, read `chunk` bytes at a time."""
     digest = hashlib.md5(usedforsecurity=False)
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -32,8 +33,14 @@ def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def fetch_dataset(dataset: str, source: Source, cfg: DownloadParams, folder: str | Path,
-                  out_dir: str | Path, check: Callable[[Path], object] | None = None) -> list[Path]:
+def fetch_dataset(
+    dataset: str,
+    source: Source,
+    cfg: DownloadParams,
+    folder: str | Path,
+    out_dir: str | Path,
+    check: Callable[[Path], object] | None = None,
+) -> list[Path]:
     """Put every upstream file of `dataset` into `out_dir`, verified; `folder` is its datasets/<name>/.
     `check` reads your own files (in your folder, or as fetched) before anything is written.
     Returns the paths."""
@@ -59,8 +66,17 @@ def fetch_dataset(dataset: str, source: Source, cfg: DownloadParams, folder: str
             elif cfg.local_dir:
                 _copy_checked(Path(cfg.local_dir) / name, target, expected[name], dataset)
             else:
-                download(name, [m + name for m in cfg.mirrors], Checksum("md5", expected[name]), target, cfg.retries,
-                         cfg.timeout_s, f"dataset {dataset!r}", f"download.{dataset}", dead)
+                download(
+                    name,
+                    [m + name for m in cfg.mirrors],
+                    Checksum("md5", expected[name]),
+                    target,
+                    cfg.retries,
+                    cfg.timeout_s,
+                    f"dataset {dataset!r}",
+                    f"download.{dataset}",
+                    dead,
+                )
         if check is not None and not source.folder:
             try:
                 check(staging)
@@ -86,14 +102,18 @@ def _generator(script: Path):
 def _copy_folder(src: Path, target: Path, dataset: str) -> None:
     files = [p for p in src.rglob("*") if p.is_file()] if src.is_dir() else []
     if not files:
-        raise DataError(f"{src}: no files; your own dataset {dataset!r} reads this folder (or the folder a symbolic "
-                        "link there points to), laid out as its source needs (docs/own-data.md)")
+        raise DataError(
+            f"{src}: no files; your own dataset {dataset!r} reads this folder (or the folder a symbolic "
+            "link there points to), laid out as its source needs (docs/own-data.md)"
+        )
     try:
         shutil.copytree(src, target, dirs_exist_ok=True)
     except shutil.Error as err:  # one (source, target, why) per file it could not copy
         source, _, why = err.args[0][0]
-        raise DataError(f"{source}: could not copy it from your dataset's folder ({why}); fix or remove it "
-                        "(a broken symbolic link? an unreadable file?)") from None
+        raise DataError(
+            f"{source}: could not copy it from your dataset's folder ({why}); fix or remove it "
+            "(a broken symbolic link? an unreadable file?)"
+        ) from None
     except OSError as err:
         raise DataError(f"{src}: could not copy your dataset's folder ({err})") from None
     log.info("%s: copied the folder %s (%d files)", dataset, src, len(files))
@@ -101,8 +121,10 @@ def _copy_folder(src: Path, target: Path, dataset: str) -> None:
 
 def _copy_checked(src: Path, target: Path, md5: str | None, dataset: str) -> None:
     if not src.is_file():
-        raise DataError(f"{src} not found: download.{dataset}.local_dir must hold the upstream files "
-                        f"under their upstream names (or remove local_dir to download them)")
+        raise DataError(
+            f"{src} not found: download.{dataset}.local_dir must hold the upstream files "
+            f"under their upstream names (or remove local_dir to download them)"
+        )
     tmp = target.with_name(target.name + ".tmp")
     try:
         shutil.copyfile(src, tmp)
@@ -110,8 +132,10 @@ def _copy_checked(src: Path, target: Path, md5: str | None, dataset: str) -> Non
         raise DataError(f"{src}: could not copy it ({err}); check that it is readable") from None
     if md5 is not None and (got := md5_file(tmp)) != md5:
         tmp.unlink()
-        raise DataError(f"{src} has MD5 {got}, expected {md5}: the copy is corrupt or a different "
-                        f"version; replace it, or set download.{dataset}.checksums.{target.name} "
-                        "if this version is intended")
+        raise DataError(
+            f"{src} has MD5 {got}, expected {md5}: the copy is corrupt or a different "
+            f"version; replace it, or set download.{dataset}.checksums.{target.name} "
+            "if this version is intended"
+        )
     tmp.rename(target)
     log.info("%s: copied %s (%s)", dataset, src, "verified" if md5 else "checksum not given")

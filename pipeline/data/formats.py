@@ -4,7 +4,6 @@ that names it. (Text corpora and reviews are read by pipeline.data.text.)"""
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import math
@@ -13,36 +12,25 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from pipeline.core.errors import DataError
-from pipeline.imageprep import resize_crop
-from pipeline.data.own import read_table_csv
-from pipeline.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, one_line, refetch
-
-
-@dataclass(frozen=True)
-class Arrays:
-    inputs: np.ndarray  # uint8 (N, C, H, W) images or float32 (N, F) features
-    labels: np.ndarray  # int64 (N,)
-    classes: tuple[str, ...] = ()  # set when the files name the classes (image folders)
-    features: tuple[str, ...] = field(default=())  # column names of a table
-
-    def __post_init__(self) -> None:
-        if self.inputs.ndim < 2:
-            raise ValueError(f"inputs must have a sample axis and features, got shape {self.inputs.shape}")
-        if self.labels.shape != (len(self.inputs),):
-            raise ValueError(f"{len(self.inputs)} samples but labels of shape {self.labels.shape}")
-
-
-# --- scikit-learn digits: gzipped CSV, 64 pixel values in 0..16 then the label ---------------
+from pipeline.data.imageprep import resize_crop
+from pipeline.data.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, one_line, refetch
+from pipeline.data.tables import (
+    Arrays,
+    parse_admissions_csv,
+    parse_breast_cancer_csv,
+    parse_points_csv,
+    parse_table_csv,
+)
 
 
 def parse_digits_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """scikit-learn's digits.csv.gz (64 pixels in 0..16, then the label): one split `all`, (N, 1, 8, 8) in 0..255."""
     path = raw_dir / "digits.csv.gz"
     try:
         with gzip.open(path, "rt", encoding="ascii") as fh:
@@ -53,8 +41,9 @@ def parse_digits_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays
     if table is None:
         raise DataError(f"{path}: empty, no rows; {refetch(path)}")
     if table.ndim != 2 or table.shape[1] != 65 or table[:, :64].min() < 0 or table[:, :64].max() > 16:
-        raise DataError(f"{path}: expected rows of 64 pixels in 0..16 plus a label, got shape {table.shape}; "
-                        f"{refetch(path)}")
+        raise DataError(
+            f"{path}: expected rows of 64 pixels in 0..16 plus a label, got shape {table.shape}; {refetch(path)}"
+        )
     # 0..16 ink levels onto the 0..255 byte range every other source uses.
     pixels = np.rint(table[:, :64] * (255.0 / 16.0)).astype(np.uint8)
     return {"all": Arrays(pixels.reshape(-1, 1, 8, 8), table[:, 64].astype(np.int64))}
@@ -72,17 +61,19 @@ def read_idx(path: Path) -> np.ndarray:
         with gzip.open(path, "rb") as fh:
             magic = fh.read(4)
             if len(magic) < 4 or magic[:3] != bytes((0, 0, _IDX_UBYTE)):
-                raise DataError(f"{path}: not an IDX file of unsigned bytes (magic {magic.hex() or 'none'}); "
-                                f"{refetch(path)}")
+                raise DataError(
+                    f"{path}: not an IDX file of unsigned bytes (magic {magic.hex() or 'none'}); {refetch(path)}"
+                )
             dims = fh.read(4 * magic[3])
             shape = struct.unpack(f">{magic[3]}I", dims) if len(dims) == 4 * magic[3] else None
             if shape is None or math.prod(shape) > MAX_MEMBER_BYTES:
-                raise DataError(f"{path}: IDX header declares shape {shape or 'cut short'}, not a plausible "
-                                f"upstream file; {refetch(path)}")
+                raise DataError(
+                    f"{path}: IDX header declares shape {shape or 'cut short'}, not a plausible "
+                    f"upstream file; {refetch(path)}"
+                )
             data = fh.read(math.prod(shape) + 1)
     except DECODE_ERRORS as err:
-        raise DataError(f"{path}: not a readable gzip file ({one_line(err)}); "
-                        f"{refetch(path)}") from None
+        raise DataError(f"{path}: not a readable gzip file ({one_line(err)}); {refetch(path)}") from None
     if len(data) != math.prod(shape):
         held = f"more than {len(data) - 1}" if len(data) > math.prod(shape) else str(len(data))
         raise DataError(f"{path}: header declares shape {shape} but holds {held} bytes; {refetch(path)}")
@@ -90,13 +81,16 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def parse_idx(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """MNIST-style gzipped IDX files (train-*, t10k-*) as splits train and test of (N, 1, H, W) images."""
     splits = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(raw_dir / f"{prefix}-images-idx3-ubyte.gz")
         labels = read_idx(raw_dir / f"{prefix}-labels-idx1-ubyte.gz")
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError(f"{raw_dir}: {prefix} images {images.shape} do not match labels {labels.shape}; "
-                            f"{refetch(raw_dir / f'{prefix}-labels-idx1-ubyte.gz')}")
+            raise DataError(
+                f"{raw_dir}: {prefix} images {images.shape} do not match labels {labels.shape}; "
+                f"{refetch(raw_dir / f'{prefix}-labels-idx1-ubyte.gz')}"
+            )
         splits[split] = Arrays(images[:, None].copy(), labels.astype(np.int64))
     return splits
 
@@ -109,8 +103,11 @@ class _CifarUnpickler(pickle.Unpickler):
     tampered file from a shared folder cannot run code."""
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str):
@@ -128,26 +125,42 @@ def _load_batch(tar: tarfile.TarFile, member: str, archive: Path) -> dict:
             raise KeyError(member)
         data = fh.read()
     except KeyError:
-        raise DataError(f"{archive}: member {member} is missing; is this cifar-10-python.tar.gz? "
-                        f"{refetch(archive)}") from None
+        raise DataError(
+            f"{archive}: member {member} is missing; is this cifar-10-python.tar.gz? {refetch(archive)}"
+        ) from None
     except DECODE_ERRORS as err:
         raise DataError(f"{archive}: not a readable tar.gz ({one_line(err)}); {refetch(archive)}") from None
     try:
         batch = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
-            struct.error, MemoryError) as err:
-        raise DataError(f"{archive}: member {member} is not a CIFAR batch ({one_line(err)}); "
-                        f"{refetch(archive)}") from None
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        struct.error,
+        MemoryError,
+    ) as err:
+        raise DataError(
+            f"{archive}: member {member} is not a CIFAR batch ({one_line(err)}); {refetch(archive)}"
+        ) from None
     if not isinstance(batch, dict):
-        raise DataError(f"{archive}: member {member} is not a CIFAR batch (a {type(batch).__name__}, not a dict); "
-                        f"{refetch(archive)}")
+        raise DataError(
+            f"{archive}: member {member} is not a CIFAR batch (a {type(batch).__name__}, not a dict); "
+            f"{refetch(archive)}"
+        )
     return batch
 
 
 def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """The CIFAR-10 python archive: its five training batches and its test batch, as (N, 3, 32, 32) splits."""
     archive = raw_dir / "cifar-10-python.tar.gz"
-    members = {"train": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)],
-               "test": ["cifar-10-batches-py/test_batch"]}
+    members = {
+        "train": [f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)],
+        "test": ["cifar-10-batches-py/test_batch"],
+    }
     try:
         tar = tarfile.open(archive, "r:gz")
     except DECODE_ERRORS as err:
@@ -162,11 +175,14 @@ def parse_cifar10(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
             except KeyError as err:
                 raise DataError(f"{archive}: a {split} batch lacks key {err}; {refetch(archive)}") from None
             except (ValueError, TypeError) as err:
-                raise DataError(f"{archive}: a {split} batch holds no byte array ({one_line(err)}); "
-                                f"{refetch(archive)}") from None
+                raise DataError(
+                    f"{archive}: a {split} batch holds no byte array ({one_line(err)}); {refetch(archive)}"
+                ) from None
             if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.shape != (len(data),):
-                raise DataError(f"{archive}: {split} data has shape {data.shape} and labels {labels.shape}, expected "
-                                f"(N, 3072) and (N,); {refetch(archive)}")
+                raise DataError(
+                    f"{archive}: {split} data has shape {data.shape} and labels {labels.shape}, expected "
+                    f"(N, 3072) and (N,); {refetch(archive)}"
+                )
             splits[split] = Arrays(data.reshape(-1, 3, 32, 32), labels)
     return splits
 
@@ -184,8 +200,18 @@ def decode_image(data: bytes, name: str, size: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return resize_crop(img, "RGB", size)
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError, SyntaxError, EOFError,
-            struct.error, zlib.error, IndexError, TypeError) as err:  # PIL's plugins raise all of these
+    except (
+        OSError,
+        UnidentifiedImageError,
+        ValueError,
+        Image.DecompressionBombError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+        zlib.error,
+        IndexError,
+        TypeError,
+    ) as err:  # PIL's plugins raise all of these
         reason = "not an image format PIL knows" if isinstance(err, UnidentifiedImageError) else one_line(err)
         raise DataError(f"{name}: not a readable image ({reason}); remove or replace it") from None
 
@@ -204,8 +230,10 @@ def _image_folder(entries: Iterable[tuple[str, Callable[[], bytes]]], where: str
         if split in ("train", "test"):
             files.setdefault(split, {}).setdefault(cls, []).append((rel, read))
     if set(files) != {"train", "test"}:
-        raise DataError(f"{where}: expected train/<class>/ and test/<class>/ (or valid/<class>/) folders of images, "
-                        f"found splits: {sorted(files) or 'none'}")
+        raise DataError(
+            f"{where}: expected train/<class>/ and test/<class>/ (or valid/<class>/) folders of images, "
+            f"found splits: {sorted(files) or 'none'}"
+        )
     classes = sorted(files["train"])
     if sorted(files["test"]) != classes:
         raise DataError(f"{where}: train classes {classes} differ from test classes {sorted(files['test'])}")
@@ -220,6 +248,8 @@ def _image_folder(entries: Iterable[tuple[str, Callable[[], bytes]]], where: str
 
 
 def parse_image_folder_zip(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """The one .zip in `raw_dir`, of <split>/<class>/<file> images, every member checked before any is read;
+    images are (3, size, size), `size` 224 by default."""
     archives = sorted(raw_dir.glob("*.zip"))
     if len(archives) != 1:
         raise DataError(f"{raw_dir}: expected one .zip of an image folder, found {len(archives)}")
@@ -229,8 +259,9 @@ def parse_image_folder_zip(raw_dir: Path, size: int | None = None) -> dict[str, 
         try:
             return zf.read(info)
         except DECODE_ERRORS as err:  # a member's CRC, header or deflate stream is damaged
-            raise DataError(f"{archive}: member {info.filename} is damaged ({one_line(err)}); "
-                            f"{refetch(archive)}") from None
+            raise DataError(
+                f"{archive}: member {info.filename} is damaged ({one_line(err)}); {refetch(archive)}"
+            ) from None
 
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -244,6 +275,8 @@ def parse_image_folder_zip(raw_dir: Path, size: int | None = None) -> dict[str, 
 
 
 def parse_image_folder_dir(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
+    """A folder of <split>/<class>/<file> images; images are (3, size, size), `size` 224 by default."""
+
     def read(path: Path) -> bytes:
         try:
             return path.read_bytes()
@@ -255,79 +288,6 @@ def parse_image_folder_dir(raw_dir: Path, size: int | None = None) -> dict[str, 
 
 
 # --- tables ------------------------------------------------------------------------------------
-
-BREAST_CANCER_FEATURES = tuple(
-    f"{stat} {name}" if stat != "error" else f"{name} error"
-    for stat in ("mean", "error", "worst")
-    for name in ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
-                 "concave points", "symmetry", "fractal dimension"))
-
-
-def _rows(path: Path) -> list[list[str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [row for row in csv.reader(fh) if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        raise DataError(f"{path}: not a readable UTF-8 CSV ({one_line(err)}); {refetch(path)}") from None
-    if not rows:
-        raise DataError(f"{path}: empty, no rows; {refetch(path)}")
-    return rows
-
-
-def _numbers(rows: list[list[str]], path: Path, width: int, first: int = 1) -> np.ndarray:
-    """Rows of `width` finite numbers; `first` is the line number of rows[0], for the message."""
-    if not rows:
-        raise DataError(f"{path}: a header but no rows of data; {refetch(path)}")
-    for line, row in enumerate(rows, first):
-        if len(row) != width:
-            raise DataError(f"{path}: line {line} has {len(row)} values, expected {width}; {refetch(path)}")
-        try:
-            values = [float(v) for v in row]
-        except ValueError:
-            raise DataError(f"{path}: a value is not a number on line {line}: {row}; {refetch(path)}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise DataError(f"{path}: line {line} has a NaN or infinite value: {row}; {refetch(path)}")
-    return np.array(rows, dtype=np.float64)
-
-
-def parse_breast_cancer_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
-    """scikit-learn's file: a header row (569,30,malignant,benign), then 30 features and a target
-    where 0 is malignant. Relabelled so that malignant, the finding to detect, is class 1."""
-    path = raw_dir / "breast_cancer.csv"
-    table = _numbers(_rows(path)[1:], path, 31, first=2)
-    labels = (table[:, 30] == 0).astype(np.int64)
-    return {"all": Arrays(table[:, :30].astype(np.float32), labels, features=BREAST_CANCER_FEATURES)}
-
-
-def parse_admissions_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
-    """The course's admit,gre,gpa,rank table; rank (1-4) one-hot encoded, as the course does."""
-    path = raw_dir / "student_data.csv"
-    rows = _rows(path)
-    if rows[0] != ["admit", "gre", "gpa", "rank"]:
-        raise DataError(f"{path}: expected the header admit,gre,gpa,rank, got {rows[0]}; {refetch(path)}")
-    table = _numbers(rows[1:], path, 4, first=2)
-    rank = table[:, 3].astype(int)
-    bad = sorted(set(rank.tolist()) - {1, 2, 3, 4})
-    if bad:
-        raise DataError(f"{path}: rank must be 1-4, got {bad}")
-    features = np.column_stack([table[:, 1], table[:, 2], *[(rank == r) for r in (1, 2, 3, 4)]])
-    return {"all": Arrays(features.astype(np.float32), table[:, 0].astype(np.int64),
-                          features=("gre", "gpa", "rank_1", "rank_2", "rank_3", "rank_4"))}
-
-
-def parse_points_csv(raw_dir: Path, size: int | None = None) -> dict[str, Arrays]:
-    """The course's perceptron data: x1, x2, label; no header."""
-    path = raw_dir / "data.csv"
-    table = _numbers(_rows(path), path, 3)
-    return {"all": Arrays(table[:, :2].astype(np.float32), table[:, 2].astype(np.int64), features=("x1", "x2"))}
-
-
-def parse_table_csv(raw_dir: Path, size: int | None = None, label_column: str = "", onehot=()) -> dict[str, Arrays]:
-    """Your own table (generic source table_csv): the label column named in params, numbers as
-    they are, the `onehot` columns one-hot encoded (pipeline.data.own)."""
-    features, labels, names, _ = read_table_csv(raw_dir, label_column, onehot)
-    return {"all": Arrays(features, labels, features=names)}
-
 
 PARSERS: dict[str, Callable[..., dict[str, Arrays]]] = {
     "digits_csv": parse_digits_csv,

@@ -38,22 +38,30 @@ def column_stats(table: np.ndarray) -> tuple[list[float], list[float]]:
     return x.mean(axis=0).tolist(), np.where(std > 0, std, 1.0).tolist()
 
 
-def _nonempty(source: Facts, cfg: NormalizeParams, parsed: dict[str, Arrays], pool: Arrays,
-              splits: dict[str, Arrays]) -> None:
+def _nonempty(
+    source: Facts, cfg: NormalizeParams, parsed: dict[str, Arrays], pool: Arrays, splits: dict[str, Arrays]
+) -> None:
     """An empty split is a fraction too small (raise it) or fractions too large (lower them): say
     which, with the numbers. Only the data's size can tell, so this runs here, not in make check."""
     key = f"normalize.{source.dataset}"
     if len(splits["train"].labels) == 0:
-        raise ConfigError(f"{key}: val_fraction {cfg.val_fraction} and test_fraction {cfg.test_fraction} leave no "
-                          f"training samples of {len(pool.labels) + len(splits['test'].labels)}; lower them")
-    held_from = {"val": ("val_fraction", pool)} if source.official_test else {
-        "test": ("test_fraction", parsed["all"]), "val": ("val_fraction", pool)}
+        raise ConfigError(
+            f"{key}: val_fraction {cfg.val_fraction} and test_fraction {cfg.test_fraction} leave no "
+            f"training samples of {len(pool.labels) + len(splits['test'].labels)}; lower them"
+        )
+    held_from = (
+        {"val": ("val_fraction", pool)}
+        if source.official_test
+        else {"test": ("test_fraction", parsed["all"]), "val": ("val_fraction", pool)}
+    )
     for split, (name, whole) in held_from.items():
         if len(splits[split].labels) == 0:
             largest = int(np.unique(whole.labels, return_counts=True)[1].max())
-            raise ConfigError(f"{key}.{name}: {getattr(cfg, name)} holds out 0 of the {len(whole.labels)} samples "
-                              f"it splits (it rounds per class, and the largest class has {largest}): the {split} "
-                              f"split is empty; raise it to at least {1 / largest:.2g}")
+            raise ConfigError(
+                f"{key}.{name}: {getattr(cfg, name)} holds out 0 of the {len(whole.labels)} samples "
+                f"it splits (it rounds per class, and the largest class has {largest}): the {split} "
+                f"split is empty; raise it to at least {1 / largest:.2g}"
+            )
 
 
 def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str, Arrays]:
@@ -71,16 +79,19 @@ def make_splits(source: Facts, raw_dir: Path, cfg: NormalizeParams) -> dict[str,
     n_classes = len(source.classes or pool.classes)
     for name, split in splits.items():
         if len(split.labels) == 0:  # the official test split, as the fractions were checked above
-            raise DataError(f"{raw_dir}: the {name} split of the raw files is empty; fetch them again (dvc repro -f "
-                            f"download@{source.dataset})")
+            raise DataError(
+                f"{raw_dir}: the {name} split of the raw files is empty; fetch them again (dvc repro -f "
+                f"download@{source.dataset})"
+            )
         if split.labels.min() < 0 or split.labels.max() >= n_classes:
             raise DataError(f"{raw_dir}: {name} labels outside 0..{n_classes - 1}")
     log.info("splits: %s", {k: len(v.labels) for k, v in splits.items()})
     return splits
 
 
-def normalize_dataset(source: Facts, raw_dir: str | Path, cfg: NormalizeParams,
-                      split_paths: dict[str, str | Path], stats_path: str | Path) -> DatasetInfo:
+def normalize_dataset(
+    source: Facts, raw_dir: str | Path, cfg: NormalizeParams, split_paths: dict[str, str | Path], stats_path: str | Path
+) -> DatasetInfo:
     """Write one tensor-store file per split, then the stats JSON (last: it marks completion)."""
     if found := problems(cfg, source):
         raise invalid(found)
@@ -89,9 +100,16 @@ def normalize_dataset(source: Facts, raw_dir: str | Path, cfg: NormalizeParams,
         save_split(Split(torch.from_numpy(splits[name].inputs), torch.from_numpy(splits[name].labels)), path)
     train = splits["train"]
     mean, std = channel_stats(train.inputs) if source.kind == "image" else column_stats(train.inputs)
-    info = DatasetInfo(dataset=source.dataset, source=source.source, kind=source.kind,
-                       classes=list(source.classes or train.classes), shape=list(train.inputs.shape[1:]),
-                       mean=mean, std=std, counts={name: len(s.labels) for name, s in splits.items()},
-                       features=list(train.features))
+    info = DatasetInfo(
+        dataset=source.dataset,
+        source=source.source,
+        kind=source.kind,
+        classes=list(source.classes or train.classes),
+        shape=list(train.inputs.shape[1:]),
+        mean=mean,
+        std=std,
+        counts={name: len(s.labels) for name, s in splits.items()},
+        features=list(train.features),
+    )
     write_info(info, stats_path)
     return info

@@ -42,15 +42,18 @@ def read_utf8(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line} is not UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8 "
-                        f"(e.g. iconv -f latin1 -t utf-8 {path.name} > fixed.txt)") from None
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line} is not UTF-8 (byte 0x{data[err.start]:02x}); save the file as UTF-8 "
+            f"(e.g. iconv -f latin1 -t utf-8 {path.name} > fixed.txt)"
+        ) from None
 
 
 # --- text_files ---------------------------------------------------------------------------------
 
 
 def text_files(root: Path) -> list[Path]:
+    """The files under `root` (hidden ones left out) in name order; a DataError if there are none."""
     files = _visible(root.rglob("*"))
     if not files:
         raise DataError(f"{root}: no text files; put one UTF-8 .txt file (or several, read in name order) there")
@@ -109,15 +112,20 @@ def _order(values) -> list[str]:
 def _classes(path: Path, labels: list[str], where: str, binary: bool) -> list[str]:
     classes = _order(labels)
     if len(classes) < 2:
-        raise DataError(f"{path}: one class only in {where} ({classes[0] if classes else 'none'}); a classifier "
-                        "needs examples of at least two")
+        raise DataError(
+            f"{path}: one class only in {where} ({classes[0] if classes else 'none'}); a classifier "
+            "needs examples of at least two"
+        )
     if binary and len(classes) > 2:
-        raise DataError(f"{path}: {len(classes)} classes in {where} ({', '.join(classes[:10])}); the sentiment "
-                        "model is binary (one sigmoid output): keep two classes, or merge them into two")
+        raise DataError(
+            f"{path}: {len(classes)} classes in {where} ({', '.join(classes[:10])}); the sentiment "
+            "model is binary (one sigmoid output): keep two classes, or merge them into two"
+        )
     return classes
 
 
 def read_labeled_table(root: Path, text_column: str, label_column: str, key: str):
+    """(texts, labels, classes) of the one table in `root`: text and label columns, no cell empty, two classes."""
     path = _one_table(root, key)
     header, body = read_table(path)
     t = _column(path, header, text_column, f"{key}.text_column")
@@ -135,8 +143,10 @@ def read_labeled_folders(root: Path, key: str):
     """<root>/<class>/*.txt, one example a file; classes in name order."""
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise DataError(f"{root}: neither a table nor sub-folders of classes; put one .csv/.tsv there (and set "
-                        f"{key}.text_column and label_column), or one folder of .txt files per class")
+        raise DataError(
+            f"{root}: neither a table nor sub-folders of classes; put one .csv/.tsv there (and set "
+            f"{key}.text_column and label_column), or one folder of .txt files per class"
+        )
     files = {f.name: _visible(f.rglob("*")) for f in folders}
     classes = _classes(root, [c for c, fs in files.items() if fs], "the class sub-folders", binary=True)
     texts, labels = [], []
@@ -147,8 +157,9 @@ def read_labeled_folders(root: Path, key: str):
     return texts, labels, classes
 
 
-def read_labeled_text(raw_dir: Path, text_column: str | None = None, label_column: str | None = None,
-                      key: str = "download.<name>"):
+def read_labeled_text(
+    raw_dir: Path, text_column: str | None = None, label_column: str | None = None, key: str = "download.<name>"
+):
     """(texts, labels, classes) from a table (columns given) or from class folders."""
     if text_column and label_column:
         return read_labeled_table(raw_dir, text_column, label_column, key)
@@ -161,8 +172,9 @@ def read_labeled_reviews(raw_dir: Path, text_column: str | None = None, label_co
     return {"all": (texts, labels)}
 
 
-def read_table_csv(raw_dir: Path, label_column: str, onehot: list[str] | tuple[str, ...] = (),
-                   key: str = "download.<name>"):
+def read_table_csv(
+    raw_dir: Path, label_column: str, onehot: list[str] | tuple[str, ...] = (), key: str = "download.<name>"
+):
     """(float32 features (N, F), int64 labels, feature names, classes): numeric columns as they are,
     each `onehot` column replaced where it stands by one 0/1 column per value (rank -> rank_1..rank_4)."""
     path = _one_table(raw_dir, key)
@@ -173,8 +185,9 @@ def read_table_csv(raw_dir: Path, label_column: str, onehot: list[str] | tuple[s
         raise DataError(f"{path}: {label_column!r} is the label column; remove it from {key}.onehot")
     for line, row in body:
         if not row[y].strip():
-            raise DataError(f"{path}: line {line}, column {label_column!r} is empty; fill in the label or remove "
-                            "that row")
+            raise DataError(
+                f"{path}: line {line}, column {label_column!r} is empty; fill in the label or remove that row"
+            )
     labels = [row[y].strip() for _, row in body]
     classes = _classes(path, labels, f"column {label_column!r}", binary=False)
     columns, names = [], []
@@ -194,8 +207,10 @@ def read_table_csv(raw_dir: Path, label_column: str, onehot: list[str] | tuple[s
             except ValueError:
                 value = float("nan")
             if not np.isfinite(value):
-                raise DataError(f"{path}: line {line}, column {name!r}: {cell!r} is not a finite number; fix it, or "
-                                f"add {name!r} to {key}.onehot if it is a category")
+                raise DataError(
+                    f"{path}: line {line}, column {name!r}: {cell!r} is not a finite number; fix it, or "
+                    f"add {name!r} to {key}.onehot if it is a category"
+                )
             numbers.append(value)
         columns.append(numbers)
         names.append(name)
@@ -219,7 +234,7 @@ def check_photos(root: Path) -> list[str]:
         try:
             with Image.open(path) as img:
                 img.load()
-        except Exception as err:  # PIL's decoders raise many types; any of them means the same here
+        except Exception as err:  # noqa: BLE001 - PIL's decoders raise many types; any of them means the same here
             reason = (str(err).splitlines() or [type(err).__name__])[0]
             raise DataError(f"{path}: not a readable image ({reason}); replace it or remove it") from None
     return [str(p.relative_to(root)) for p in photos]
@@ -232,6 +247,7 @@ def _no_classes(read: Callable[[Path], object]) -> Callable[[Path, str, dict], l
     def check(root: Path, key: str, options: dict) -> list[str]:
         read(root)
         return []
+
     return check
 
 

@@ -47,9 +47,11 @@ class Source(Section):
 
     @property
     def remote(self) -> bool:
+        """Whether the files are downloaded (not shipped in a package, generated, or your own folder)."""
         return self.bundled_in is None and self.generator is None and not self.folder
 
     def bundled_path(self, name: str) -> Path:
+        """Where upstream file `name` lies in package `bundled_in`; FileNotFoundError if it is not installed."""
         spec = importlib.util.find_spec(self.bundled_in) if self.bundled_in else None
         if spec is None or not spec.submodule_search_locations:
             raise FileNotFoundError(f"package {self.bundled_in!r} is not installed")
@@ -75,22 +77,30 @@ def read_source(folder: str | Path, name: str, generic: str | None = None, cfg=N
     folder = Path(folder)
     if generic is not None:
         if generic not in GENERIC:
-            raise ConfigError(f"download.{name}.source: unknown generic source {generic!r}; generic sources: "
-                              f"{', '.join(GENERIC)} (a known dataset needs no source: its entry is {folder / ENTRY})")
+            raise ConfigError(
+                f"download.{name}.source: unknown generic source {generic!r}; generic sources: "
+                f"{', '.join(GENERIC)} (a known dataset needs no source: its entry is {folder / ENTRY})"
+            )
         if (folder / ENTRY).exists():
-            raise ConfigError(f"download.{name}.source: {name!r} is a known dataset ({folder / ENTRY}); remove "
-                              "source, or give your own dataset another name")
+            raise ConfigError(
+                f"download.{name}.source: {name!r} is a known dataset ({folder / ENTRY}); remove "
+                "source, or give your own dataset another name"
+            )
         if not folder.is_dir():
-            raise ConfigError(f"download.{name}: your own files go in {folder}/ (a folder, or a symbolic link to "
-                              "one), so that DVC sees when they change; it does not exist")
+            raise ConfigError(
+                f"download.{name}: your own files go in {folder}/ (a folder, or a symbolic link to "
+                "one), so that DVC sees when they change; it does not exist"
+            )
         if generic in FETCHABLE and cfg is not None and (cfg.mirrors or cfg.local_dir):
             return GENERIC[generic].model_copy(update={"folder": False, "files": dict.fromkeys(cfg.checksums)})
         return GENERIC[generic]
     if not (folder / ENTRY).is_file():
         known = sorted(p.parent.name for p in folder.parent.glob(f"*/{ENTRY}"))
-        raise ConfigError(f"download.{name}: no known dataset {name!r} ({folder / ENTRY} is missing); known "
-                          f"datasets: {', '.join(known)}; for your own files set download.{name}.source to one "
-                          f"of {', '.join(GENERIC)}")
+        raise ConfigError(
+            f"download.{name}: no known dataset {name!r} ({folder / ENTRY} is missing); known "
+            f"datasets: {', '.join(known)}; for your own files set download.{name}.source to one "
+            f"of {', '.join(GENERIC)}"
+        )
     problems: list[str] = []
     source = check(Source, read_yaml(folder / ENTRY), str(folder / ENTRY), problems)
     if problems:
@@ -98,8 +108,18 @@ def read_source(folder: str | Path, name: str, generic: str | None = None, cfg=N
     return source
 
 
-def facts(name: str, source: Source, generic: str | None = None, options: dict | None = None,
-          classes: list[str] | None = None) -> Facts:
+def facts(
+    name: str, source: Source, generic: str | None = None, options: dict | None = None, classes: list[str] | None = None
+) -> Facts:
     """`options` and `classes`: your own files' columns (params) and the classes found in them."""
-    return Facts(name, generic or name, source.kind, source.format, list(classes or source.classes),
-                 source.official_test, source.hflip_ok, source.synthetic, dict(options or {}))
+    return Facts(
+        name,
+        generic or name,
+        source.kind,
+        source.format,
+        list(classes or source.classes),
+        source.official_test,
+        source.hflip_ok,
+        source.synthetic,
+        dict(options or {}),
+    )

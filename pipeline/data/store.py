@@ -13,7 +13,7 @@ import torch
 
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import read_json, save_torch, write_json
-from pipeline.integrity import load_verified, one_line, rerun_hint
+from pipeline.data.integrity import load_verified, one_line, rerun_hint
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class DatasetInfo:
 
 
 def save_split(split: Split, path: str | Path) -> None:
+    """Write a split's inputs and labels (contiguous) to `path`, as `load_split` reads them."""
     save_torch({"inputs": split.inputs.contiguous(), "labels": split.labels.contiguous()}, path)
 
 
@@ -48,22 +49,27 @@ def load_split(path: str | Path) -> Split:
         data = load_verified(path, "normalize", mmap=True)
         split = Split(data["inputs"], data["labels"])
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as err:
-        raise DataError(f"{path}: not a split file of the tensor store ({one_line(err)}); "
-                        f"{rerun_hint(path, 'normalize')}") from None
+        raise DataError(
+            f"{path}: not a split file of the tensor store ({one_line(err)}); {rerun_hint(path, 'normalize')}"
+        ) from None
     if split.inputs.ndim < 2 or split.labels.dtype != torch.int64 or split.labels.shape != (len(split.inputs),):
-        raise DataError(f"{path}: expected inputs (N, ...) and int64 labels (N,), got "
-                        f"{split.inputs.dtype} {tuple(split.inputs.shape)} / {split.labels.dtype} "
-                        f"{tuple(split.labels.shape)}")
+        raise DataError(
+            f"{path}: expected inputs (N, ...) and int64 labels (N,), got "
+            f"{split.inputs.dtype} {tuple(split.inputs.shape)} / {split.labels.dtype} "
+            f"{tuple(split.labels.shape)}"
+        )
     if split.inputs.is_floating_point() and not torch.isfinite(split.inputs).all():
         raise DataError(f"{path}: inputs hold NaN or infinite values; {rerun_hint(path, 'normalize')}")
     return split
 
 
 def write_info(info: DatasetInfo, path: str | Path) -> None:
+    """Write the class names and the training split's statistics to `path` as JSON."""
     write_json(path, asdict(info))
 
 
 def read_info(path: str | Path) -> DatasetInfo:
+    """The statistics a normalize stage wrote to `path`; a DataError if it is missing or not such a file."""
     try:
         return DatasetInfo(**read_json(path))
     except (OSError, ValueError, TypeError) as err:
@@ -77,8 +83,10 @@ def relabel(split: Split, classes: list[str], label_map: dict[str, str] | None, 
     missing = [c for c in classes if c not in label_map]
     extra = [c for c in label_map if c not in classes]
     if missing or extra:
-        raise ConfigError(f"{key}: must map every class of the dataset and nothing else; missing "
-                          f"{missing or 'none'}, unknown {extra or 'none'} (classes: {', '.join(classes)})")
+        raise ConfigError(
+            f"{key}: must map every class of the dataset and nothing else; missing "
+            f"{missing or 'none'}, unknown {extra or 'none'} (classes: {', '.join(classes)})"
+        )
     new = sorted(set(label_map.values()))
     table = torch.tensor([new.index(label_map[c]) for c in classes], dtype=torch.int64)
     return Split(split.inputs, table[split.labels]), new

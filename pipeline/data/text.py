@@ -25,11 +25,11 @@ from pipeline.core.errors import DataError
 from pipeline.core.io import save_torch, write_json
 from pipeline.core.params import invalid
 from pipeline.data.facts import Facts
+from pipeline.data.integrity import DECODE_ERRORS, check_member, one_line, refetch
 from pipeline.data.own import read_labeled_reviews, read_text_files
 from pipeline.data.split import stratified_split
 from pipeline.data.store import Split, save_split
 from pipeline.data.words import tokenize
-from pipeline.integrity import DECODE_ERRORS, check_member, one_line, refetch
 from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams, review_problems
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,9 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: not a readable UTF-8 text file ({one_line(err)}); save it as UTF-8, or "
-                        f"{refetch(path)}") from None
+        raise DataError(
+            f"{path}: not a readable UTF-8 text file ({one_line(err)}); save it as UTF-8, or {refetch(path)}"
+        ) from None
 
 
 def read_pydoc_topics(raw_dir: Path) -> str:
@@ -52,28 +53,35 @@ def read_pydoc_topics(raw_dir: Path) -> str:
     path = raw_dir / "topics.py"
     try:
         tree = ast.parse(_read_text(path))
-        topics = next(ast.literal_eval(n.value) for n in tree.body
-                      if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "topics")
+        topics = next(
+            ast.literal_eval(n.value)
+            for n in tree.body
+            if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "topics"
+        )
     except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError, StopIteration) as err:
         reason = "not a literal" if isinstance(err, ValueError) else one_line(err)
-        raise DataError(f"{path}: no `topics = {{...}}` dictionary of strings ({reason}); "
-                        f"{refetch(path)}") from None
+        raise DataError(f"{path}: no `topics = {{...}}` dictionary of strings ({reason}); {refetch(path)}") from None
     if not isinstance(topics, dict) or not all(isinstance(v, str) for v in topics.values()):
         raise DataError(f"{path}: `topics` is not a dictionary of strings; {refetch(path)}")
     return "\n\n".join(topics[key].strip() for key in sorted(topics))
 
 
 def read_plain_text(raw_dir: Path) -> str:
+    """Every file in `raw_dir` (not in sub-folders), in name order, joined by a newline; each must be UTF-8."""
     files = [p for p in sorted(raw_dir.iterdir()) if p.is_file()]
     return "\n".join(_read_text(p) for p in files)
 
 
-CORPUS_READERS: dict[str, Callable[[Path], str]] = {"pydoc_topics": read_pydoc_topics, "plain_text": read_plain_text,
-                                                    "text_files": read_text_files}
+CORPUS_READERS: dict[str, Callable[[Path], str]] = {
+    "pydoc_topics": read_pydoc_topics,
+    "plain_text": read_plain_text,
+    "text_files": read_text_files,
+}
 
 
-def encode_text_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeTextParams,
-                        tokens_path: str | Path, vocab_path: str | Path) -> dict:
+def encode_text_dataset(
+    source: Facts, raw_dir: str | Path, cfg: EncodeTextParams, tokens_path: str | Path, vocab_path: str | Path
+) -> dict:
     """Write {'train', 'val'} int32 codes and the vocabulary JSON (last)."""
     text = CORPUS_READERS[source.format](Path(raw_dir))
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -86,14 +94,22 @@ def encode_text_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeTextParam
     codes = torch.tensor([index[c] for c in text], dtype=torch.int32)
     n_val = int(len(codes) * cfg.val_fraction)
     save_torch({"train": codes[:-n_val].clone(), "val": codes[-n_val:].clone()}, tokens_path)
-    info = {"dataset": source.dataset, "source": source.source, "chars": chars, "characters": len(text),
-            "train": len(codes) - n_val, "val": n_val, "text_md5": hashlib.md5(text.encode()).hexdigest()}
+    info = {
+        "dataset": source.dataset,
+        "source": source.source,
+        "chars": chars,
+        "characters": len(text),
+        "train": len(codes) - n_val,
+        "val": n_val,
+        "text_md5": hashlib.md5(text.encode()).hexdigest(),
+    }
     write_json(vocab_path, info)
     log.info("%s: %d characters, %d distinct; %d held out", source.dataset, len(text), len(chars), n_val)
     return info
 
 
 # --- reviews ---------------------------------------------------------------------------------
+
 
 def read_reviews_txt(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
     """The course's format: reviews.txt and labels.txt, one review / one label per line."""
@@ -126,22 +142,27 @@ def read_aclimdb(raw_dir: Path) -> dict[str, tuple[list[str], list[int]]]:
                     try:
                         text = tar.extractfile(member).read().decode("utf-8")
                     except UnicodeDecodeError as err:
-                        raise DataError(f"{archive}: member {member.name} is not UTF-8 text ({one_line(err)}); "
-                                        f"{refetch(archive)}") from None
+                        raise DataError(
+                            f"{archive}: member {member.name} is not UTF-8 text ({one_line(err)}); {refetch(archive)}"
+                        ) from None
                     found[parts[1]].append((member.name, text.replace("<br />", " "), int(parts[2] == "pos")))
     except DECODE_ERRORS as err:
-        raise DataError(f"{archive}: not a readable aclImdb archive ({one_line(err)}); "
-                        f"{refetch(archive)}") from None
+        raise DataError(f"{archive}: not a readable aclImdb archive ({one_line(err)}); {refetch(archive)}") from None
     if not found["train"] or not found["test"]:
         raise DataError(f"{archive}: no aclImdb/train and aclImdb/test reviews inside")
     return {split: ([t for _, t, _ in sorted(rows)], [y for *_, y in sorted(rows)]) for split, rows in found.items()}
 
 
-REVIEW_READERS: dict[str, Callable[..., dict]] = {"reviews_txt": read_reviews_txt, "aclimdb": read_aclimdb,
-                                                  "labeled_text": read_labeled_reviews}  # your own: columns from facts
+REVIEW_READERS: dict[str, Callable[..., dict]] = {
+    "reviews_txt": read_reviews_txt,
+    "aclimdb": read_aclimdb,
+    "labeled_text": read_labeled_reviews,
+}  # your own: columns from facts
 
 
-def tokenize_reviews(parsed: dict[str, tuple[list[str], list[int]]]) -> tuple[dict[str, tuple[list[list[str]], list[int]]], int]:
+def tokenize_reviews(
+    parsed: dict[str, tuple[list[str], list[int]]],
+) -> tuple[dict[str, tuple[list[list[str]], list[int]]], int]:
     """Each review's words, with the course's cleaning: reviews with no word (zero length once
     tokenized) are dropped before padding, since an all-padding input says nothing. Returns the
     token lists with their labels, and how many reviews were dropped."""
@@ -166,12 +187,19 @@ def pad_features(token_lists: list[list[str]], index: dict[str, int], seq_length
     for i, tokens in enumerate(token_lists):
         codes = [index.get(w, UNKNOWN) for w in tokens[:seq_length]]
         if codes:
-            out[i, -len(codes):] = torch.tensor(codes)
+            out[i, -len(codes) :] = torch.tensor(codes)
     return out
 
 
-def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReviewsParams,
-                           split_paths: dict[str, str | Path], vocab_path: str | Path) -> dict:
+def encode_reviews_dataset(
+    source: Facts,
+    raw_dir: str | Path,
+    cfg: EncodeReviewsParams,
+    split_paths: dict[str, str | Path],
+    vocab_path: str | Path,
+) -> dict:
+    """Write {'train', 'val', 'test'} padded word codes (seeded stratified splits; upstream's test split where there
+    is one), then the vocabulary JSON, which it returns. Settings that do not fit the data: ConfigError."""
     if found := review_problems(cfg, source):
         raise invalid(found)
     parsed, empty = tokenize_reviews(REVIEW_READERS[source.format](Path(raw_dir), **source.options))
@@ -194,13 +222,26 @@ def encode_reviews_dataset(source: Facts, raw_dir: str | Path, cfg: EncodeReview
     for split, path in split_paths.items():
         save_split(Split(pad_features(tokens[split], index, cfg.seq_length), torch.from_numpy(labels[split])), path)
     lengths = [len(t) for t in tokens["train"]]
-    info = {"dataset": source.dataset, "source": source.source, "synthetic": source.synthetic,
-            "classes": list(source.classes), "words": words,
-            "pad": PAD, "unknown": UNKNOWN, "seq_length": cfg.seq_length,
-            "counts": {s: len(labels[s]) for s in ("train", "val", "test")}, "dropped_empty": empty,
-            "train_length_median": float(np.median(lengths)), "truncated_fraction":
-                round(float(np.mean([n > cfg.seq_length for n in lengths])), 6)}
+    info = {
+        "dataset": source.dataset,
+        "source": source.source,
+        "synthetic": source.synthetic,
+        "classes": list(source.classes),
+        "words": words,
+        "pad": PAD,
+        "unknown": UNKNOWN,
+        "seq_length": cfg.seq_length,
+        "counts": {s: len(labels[s]) for s in ("train", "val", "test")},
+        "dropped_empty": empty,
+        "train_length_median": float(np.median(lengths)),
+        "truncated_fraction": round(float(np.mean([n > cfg.seq_length for n in lengths])), 6),
+    }
     write_json(vocab_path, info)
-    log.info("%s: %s reviews, %d words in the vocabulary; %d without a word dropped", source.dataset,
-             info["counts"], len(words), empty)
+    log.info(
+        "%s: %s reviews, %d words in the vocabulary; %d without a word dropped",
+        source.dataset,
+        info["counts"],
+        len(words),
+        empty,
+    )
     return info

@@ -28,6 +28,7 @@ class ImageClassifier(nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) images in [0, 1] -> (B, classes) logits."""
         return self.body((x - self.mean) / self.std)
 
 
@@ -41,10 +42,12 @@ class TabularClassifier(nn.Module):
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, F) raw rows -> (B,) scores of class 1."""
         return self.body((x - self.mean) / self.std).squeeze(-1)
 
 
 def build_model(arch: str, params: Any, spec: dict[str, Any]) -> nn.Module:
+    """Architecture `arch` from its params and `spec`, untrained; an unknown arch: ConfigError naming the known ones."""
     arch_schema(arch, "arch")  # an unknown name is an error that lists the registered ones
     return importlib.import_module(f"pipeline.models.{arch}").build(params, spec)
 
@@ -56,8 +59,12 @@ def rebuild(arch: str, params: dict[str, Any], spec: dict[str, Any]) -> nn.Modul
 
 def image_spec(info) -> dict[str, Any]:
     """What an image model needs from its dataset's stats (pipeline.data.store.DatasetInfo)."""
-    return {"input_shape": list(info.shape), "classes": list(info.classes), "mean": list(info.mean),
-            "std": list(info.std)}
+    return {
+        "input_shape": list(info.shape),
+        "classes": list(info.classes),
+        "mean": list(info.mean),
+        "std": list(info.std),
+    }
 
 
 def as_float(x: torch.Tensor) -> torch.Tensor:
@@ -69,6 +76,10 @@ def as_float(x: torch.Tensor) -> torch.Tensor:
 def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Model outputs for stored inputs (uint8 images, float rows or token codes), in batches, in eval mode."""
     model.eval()
-    device = next(model.parameters()).device  # inputs may wait in host memory (pipeline.accelerate)
-    return torch.cat([model(as_float(inputs[i:i + batch_size].to(device, non_blocking=True)))
-                      for i in range(0, len(inputs), batch_size)])
+    device = next(model.parameters()).device  # inputs may wait in host memory (pipeline.training.accelerate)
+    return torch.cat(
+        [
+            model(as_float(inputs[i : i + batch_size].to(device, non_blocking=True)))
+            for i in range(0, len(inputs), batch_size)
+        ]
+    )

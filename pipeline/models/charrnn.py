@@ -29,21 +29,36 @@ class CharRNN(nn.Module):
     # (isinstance(self.rnn, nn.LSTM) is not settled that way once the tracer has seen the module).
     __constants__ = ["has_cell_state"]
 
-    def __init__(self, vocab_size: int, hidden: int, layers: int, dropout: float, onehot: bool,
-                 embedding_dim: int, cell: str = "lstm") -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        onehot: bool,
+        embedding_dim: int,
+        cell: str = "lstm",
+    ) -> None:
         super().__init__()
         self.vocab_size = vocab_size
         self.onehot = onehot
         self.hidden = hidden
         self.layers = layers
         self.embed = nn.Identity() if onehot else nn.Embedding(vocab_size, embedding_dim)
-        self.rnn = CELLS[cell](vocab_size if onehot else embedding_dim, hidden, layers,
-                               dropout=dropout if layers > 1 else 0.0, batch_first=True)
+        self.rnn = CELLS[cell](
+            vocab_size if onehot else embedding_dim,
+            hidden,
+            layers,
+            dropout=dropout if layers > 1 else 0.0,
+            batch_first=True,
+        )
         self.has_cell_state = isinstance(self.rnn, nn.LSTM)
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(hidden, vocab_size)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (batch, time) character codes; h, c: (layers, batch, hidden). Returns logits
         (batch, time, vocab) and the new h, c (c unchanged but for an LSTM)."""
         inputs = F.one_hot(x, self.vocab_size).float() if self.onehot else self.embed(x)
@@ -54,9 +69,11 @@ class CharRNN(nn.Module):
         return self.fc(self.dropout(out)), h, c
 
     def init_state(self, batch: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero (h, c) for `batch` sequences: two (layers, batch, hidden) tensors on `device`."""
         zeros = torch.zeros(self.layers, batch, self.hidden, device=device)
         return zeros, zeros.clone()
 
 
 def build(p, spec: dict[str, Any]) -> CharRNN:
+    """The character-level RNN over the corpus's characters (`spec["chars"]`)."""
     return CharRNN(len(spec["chars"]), p.hidden, p.layers, p.dropout, p.onehot, p.embedding_dim, p.cell)

@@ -10,4 +10,5 @@ from pipeline.models import TabularClassifier
 
 
 def build(p, spec: dict[str, Any]) -> TabularClassifier:
+    """Logistic regression over the table's features, its inputs standardized."""
     return TabularClassifier(nn.Linear(len(spec["features"]), 1), spec["mean"], spec["std"])

@@ -23,5 +23,6 @@ class MLP(nn.Sequential):
 
 
 def build(p, spec: dict[str, Any]) -> ImageClassifier:
+    """The multilayer perceptron on flattened images, one output per class, its inputs normalized."""
     body = MLP(math.prod(spec["input_shape"]), len(spec["classes"]), p.hidden, p.dropout)
     return ImageClassifier(body, spec["mean"], spec["std"])

@@ -13,6 +13,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def build(p, spec: dict[str, Any]) -> TabularClassifier:
+    """The tabular MLP: each `hidden` layer with its activation, then one logit of class 1; inputs standardized."""
     layers: list[nn.Module] = []
     width = len(spec["features"])
     for units in p.hidden:

@@ -11,12 +11,19 @@ import torch
 from torch import nn
 
 from pipeline.models import ImageClassifier, rebuild
-from pipeline.vision import IMAGENET_MEAN, IMAGENET_STD, torchvision_features, torchvision_model
+from pipeline.models._torchvision import IMAGENET_MEAN, IMAGENET_STD, torchvision_features, torchvision_model
 
 
 class TransferBody(nn.Module):
-    def __init__(self, extractor: nn.Module, feature_dim: int, head: Sequence[int], num_classes: int,
-                 dropout: float, freeze: bool) -> None:
+    def __init__(
+        self,
+        extractor: nn.Module,
+        feature_dim: int,
+        head: Sequence[int],
+        num_classes: int,
+        dropout: float,
+        freeze: bool,
+    ) -> None:
         super().__init__()
         self.features = extractor
         self.freeze = freeze
@@ -32,12 +39,14 @@ class TransferBody(nn.Module):
                 param.requires_grad_(False)
 
     def train(self, mode: bool = True) -> "TransferBody":
+        """Set training mode, but a frozen backbone stays in eval mode (batch-norm statistics kept, no dropout)."""
         super().train(mode)
         if self.freeze:  # a frozen backbone keeps its batch-norm statistics and skips dropout
             self.features.eval()
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) normalized images -> backbone features, flattened -> head -> (B, classes) logits."""
         return self.head(torch.flatten(self.features(x), 1))
 
 
@@ -53,5 +62,6 @@ def features(desc: dict[str, Any]) -> tuple[nn.Module, int, list, list]:
 
 
 def build(p, spec: dict[str, Any]) -> ImageClassifier:
+    """The transfer model: the backbone `spec["backbone"]` describes and a new head; inputs normalized as it wants."""
     extractor, dim, mean, std = features(spec["backbone"])
     return ImageClassifier(TransferBody(extractor, dim, p.head, len(spec["classes"]), p.dropout, p.freeze), mean, std)

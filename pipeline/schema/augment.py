@@ -29,6 +29,8 @@ class AugmentParams(Section):
 def problems(cfg: AugmentParams, source: Any) -> list[str]:
     """How augment.<dataset> can disagree with its data (`source`: pipeline.data.sources.Facts)."""
     if cfg.hflip > 0 and not source.hflip_ok:
-        return [f"augment.{source.dataset}.hflip: must be 0 for {source.dataset!r}: a mirrored image changes class "
-                "(a mirrored 2 is not a 2)"]
+        return [
+            f"augment.{source.dataset}.hflip: must be 0 for {source.dataset!r}: a mirrored image changes class "
+            "(a mirrored 2 is not a 2)"
+        ]
     return []

@@ -31,8 +31,11 @@ class Params(Loop):
         vocab = 2  # the smallest corpus; the real vocabulary only adds parameters
         inputs = vocab if self.onehot else self.embedding_dim
         count = (0 if self.onehot else vocab * self.embedding_dim) + linear_parameters([self.hidden, vocab])
-        at_most("hidden", count + recurrent_parameters(self.cell, inputs, self.hidden, self.layers),
-                "a vocabulary of two characters")
+        at_most(
+            "hidden",
+            count + recurrent_parameters(self.cell, inputs, self.hidden, self.layers),
+            "a vocabulary of two characters",
+        )
         return self
 
 
@@ -52,6 +55,8 @@ def prime_problem(prime: str, chars: Iterable[str], key: str) -> str | None:
     missing = sorted({ch for ch in prime if ch not in vocab})
     if not missing:
         return None
-    return (f"{key}: the prime {prime!r} has characters the corpus lacks: {', '.join(map(repr, missing))}; its "
-            f"vocabulary has {len(vocab)} characters; write the prime with those only (e.g. replace "
-            f"{missing[0]!r} or drop it)")
+    return (
+        f"{key}: the prime {prime!r} has characters the corpus lacks: {', '.join(map(repr, missing))}; its "
+        f"vocabulary has {len(vocab)} characters; write the prime with those only (e.g. replace "
+        f"{missing[0]!r} or drop it)"
+    )

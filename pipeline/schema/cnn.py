@@ -21,6 +21,9 @@ class Params(ImageModel):
     def _size(self) -> "Params":
         widths = [1, *self.channels]
         convs = sum((9 * a + 1) * b for a, b in zip(widths, widths[1:]))  # 3x3 kernels
-        at_most("channels" if convs > self.fc else "fc", convs + linear_parameters([self.channels[-1], self.fc, 2]),
-                "one input channel, a 1x1 map after pooling and two classes")
+        at_most(
+            "channels" if convs > self.fc else "fc",
+            convs + linear_parameters([self.channels[-1], self.fc, 2]),
+            "one input channel, a 1x1 map after pooling and two classes",
+        )
         return self

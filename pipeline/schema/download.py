@@ -65,36 +65,59 @@ def problems(dataset: str, source: Any, cfg: DownloadParams) -> list[str]:
     found = []
     unknown = sorted(set(cfg.checksums) - set(source.files))
     if unknown and source.files:
-        found.append(f"download.{dataset}.checksums: {', '.join(unknown)} is not a file of {dataset!r}; its files: "
-                     f"{', '.join(source.files)}")
+        found.append(
+            f"download.{dataset}.checksums: {', '.join(unknown)} is not a file of {dataset!r}; its files: "
+            f"{', '.join(source.files)}"
+        )
     if source.bundled_in and (cfg.mirrors or cfg.local_dir):
         found.append(f"download.{dataset}: {dataset!r} ships with {source.bundled_in}; remove mirrors and local_dir")
     if source.folder and (cfg.mirrors or cfg.local_dir):
-        found.append(f"download.{dataset}: your own dataset is read from datasets/{dataset}/; remove mirrors and "
-                     "local_dir (put the files, or a symbolic link to them, there)")
+        found.append(
+            f"download.{dataset}: your own dataset is read from datasets/{dataset}/; remove mirrors and "
+            "local_dir (put the files, or a symbolic link to them, there)"
+        )
     if source.remote and not cfg.mirrors and not cfg.local_dir:
-        found.append(f"download.{dataset}.mirrors: give at least one mirror URL, or set download.{dataset}.local_dir "
-                     f"to a folder holding {', '.join(source.files)}")
+        found.append(
+            f"download.{dataset}.mirrors: give at least one mirror URL, or set download.{dataset}.local_dir "
+            f"to a folder holding {', '.join(source.files)}"
+        )
     if source.remote:
-        found += [f"download.{dataset}.checksums.{name}: required; {dataset!r} publishes no checksum for it, and a "
-                  "copied or downloaded file is always checked (md5sum of a copy you trust)"
-                  for name, md5 in source.files.items() if md5 is None and name not in cfg.checksums]
+        found += [
+            f"download.{dataset}.checksums.{name}: required; {dataset!r} publishes no checksum for it, and a "
+            "copied or downloaded file is always checked (md5sum of a copy you trust)"
+            for name, md5 in source.files.items()
+            if md5 is None and name not in cfg.checksums
+        ]
     if source.remote and not source.files:
-        found.append(f"download.{dataset}.checksums: name each file of your own dataset with its MD5 "
-                     "({file: md5}); they are fetched from mirrors or local_dir and checked")
+        found.append(
+            f"download.{dataset}.checksums: name each file of your own dataset with its MD5 "
+            "({file: md5}); they are fetched from mirrors or local_dir and checked"
+        )
     found += _column_problems(dataset, source, cfg)
     if (source.generator is None) != (cfg.generate is None):
-        found.append(f"download.{dataset}.generate: " + ("required for a generated dataset (samples, seed)"
-                     if source.generator else f"only for generated datasets, and {dataset!r} is not one"))
+        found.append(
+            f"download.{dataset}.generate: "
+            + (
+                "required for a generated dataset (samples, seed)"
+                if source.generator
+                else f"only for generated datasets, and {dataset!r} is not one"
+            )
+        )
     return found
 
 
 def _column_problems(dataset: str, source: Any, cfg: DownloadParams) -> list[str]:
     allowed, key = ALLOWED.get(source.format, ()), f"download.{dataset}"
-    found = [f"{key}.{k}: only for " + (" or ".join(f for f, ks in ALLOWED.items() if k in ks)) + " sources"
-             for k in cfg.options() if k not in allowed]
-    found += [f"{key}.{k}: required for a {source.format} source (the name of a column of your table)"
-              for k in COLUMNS.get(source.format, ()) if not getattr(cfg, k)]
+    found = [
+        f"{key}.{k}: only for " + (" or ".join(f for f, ks in ALLOWED.items() if k in ks)) + " sources"
+        for k in cfg.options()
+        if k not in allowed
+    ]
+    found += [
+        f"{key}.{k}: required for a {source.format} source (the name of a column of your table)"
+        for k in COLUMNS.get(source.format, ())
+        if not getattr(cfg, k)
+    ]
     if source.format == "labeled_text" and bool(cfg.text_column) != bool(cfg.label_column):
         found.append(f"{key}: give both text_column and label_column (a table), or neither (one folder per class)")
     return found

@@ -29,6 +29,8 @@ class EncodeReviewsParams(Section):
 def review_problems(cfg: EncodeReviewsParams, source: Any) -> list[str]:
     """How encode_reviews.<dataset> can disagree with its data (`source`: pipeline.data.sources.Facts)."""
     if source.official_test != (cfg.test_fraction is None):
-        return [f"encode_reviews.{source.dataset}.test_fraction: " + (
-            "remove it; the dataset has an official test split" if source.official_test else "required")]
+        return [
+            f"encode_reviews.{source.dataset}.test_fraction: "
+            + ("remove it; the dataset has an official test split" if source.official_test else "required")
+        ]
     return []

@@ -14,8 +14,13 @@ def _kernel(rows: list[list[float]]) -> list[list[float]]:
     side = len(rows)
     if side == 0 or side % 2 == 0 or any(len(row) != side for row in rows):
         widths = sorted({len(row) for row in rows})
-        shape = ("no rows" if not rows else f"a {side}x{widths[0]} matrix" if len(widths) == 1
-                 else f"rows of {' and '.join(map(str, widths))} numbers")
+        shape = (
+            "no rows"
+            if not rows
+            else f"a {side}x{widths[0]} matrix"
+            if len(widths) == 1
+            else f"rows of {' and '.join(map(str, widths))} numbers"
+        )
         raise ValueError(f"must be a square matrix with an odd side (3x3, 5x5...), got {shape}")
     return rows
 

@@ -1,6 +1,6 @@
 """gates: perceptrons as logical operators (course lesson 2). `gates.data` says how the tiny
 datasets are generated; each entry of `gates.models` is a model of a tabular arch, validated by that
-arch's schema, without `dataset`: the gates stage makes its own data (pipeline.gates)."""
+arch's schema, without `dataset`: the gates stage makes its own data (pipeline.training.gates)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _parts(raw: Any, found: list[str]) -> tuple[Any, dict]:
 
 
 def problems(raw: Any) -> list[str]:
-    """Everything wrong with params.yaml's gates section (for pipeline.check)."""
+    """Everything wrong with params.yaml's gates section (for pipeline.run.check)."""
     found: list[str] = []
     _, models = _parts(raw, found)
     for name, entry in models.items():
@@ -70,8 +70,9 @@ def read(raw: Any, name: str, source: str = "params.yaml") -> tuple[GatesData, A
     data, models = _parts(raw, found)
     model = None
     if name not in models:
-        found.append(f"{SECTION}.models.{name}: no such entry in {source}; gates.models has: "
-                     f"{', '.join(models) or 'nothing'}")
+        found.append(
+            f"{SECTION}.models.{name}: no such entry in {source}; gates.models has: {', '.join(models) or 'nothing'}"
+        )
     else:
         model = _entry(models[name], f"{SECTION}.models.{name}", found)
     if found:

@@ -1,4 +1,4 @@
-"""What trained models share: the optimizer (pipeline.train.OPTIMIZERS), the epochs, and for the
+"""What trained models share: the optimizer (pipeline.training.loop.OPTIMIZERS), the epochs, and for the
 image classifiers of the train section their data keys; and what every seeded section shares: the
 `Seed` type. Every architecture's schema builds on this module alone, so that their stages'
 dependencies are the same list."""
@@ -37,9 +37,11 @@ def at_most(key: str, count: int, smallest: str) -> None:
     """Refuse a model of more than MAX_PARAMETERS (`count`: a lower bound from params alone, with
     the `smallest` data it could have, as the sizes of the data are not params)."""
     if count > MAX_PARAMETERS:
-        raise ValueError(f"{key}: the model would have at least {count:,} parameters (with {smallest}), more than "
-                         f"the limit of {MAX_PARAMETERS:,} ({4 * count / 2**30:,.0f} GiB of float32 weights alone); "
-                         "use smaller sizes")
+        raise ValueError(
+            f"{key}: the model would have at least {count:,} parameters (with {smallest}), more than "
+            f"the limit of {MAX_PARAMETERS:,} ({4 * count / 2**30:,.0f} GiB of float32 weights alone); "
+            "use smaller sizes"
+        )
 
 
 def label_map_typo(label_map: dict[str, str] | None) -> str | None:
@@ -50,9 +52,11 @@ def label_map_typo(label_map: dict[str, str] | None) -> str | None:
     for source, target in (label_map or {}).items():
         others = [t for t in counts if t != target and counts[t] > 1]
         if counts[target] == 1 and (close := difflib.get_close_matches(target, others, n=1, cutoff=0.75)):
-            return (f"label_map: {source!r} maps to {target!r}, which no other class maps to, beside {close[0]!r} "
-                    f"({counts[close[0]]} classes); did you mean {close[0]!r}? (as written, {target!r} is a class "
-                    "of its own)")
+            return (
+                f"label_map: {source!r} maps to {target!r}, which no other class maps to, beside {close[0]!r} "
+                f"({counts[close[0]]} classes); did you mean {close[0]!r}? (as written, {target!r} is a class "
+                "of its own)"
+            )
     return None
 
 

@@ -27,6 +27,9 @@ class Params(Loop):
     def _size(self) -> "Params":
         vocab = 2  # padding and unknown; the real vocabulary only adds parameters
         count = vocab * self.embedding_dim + linear_parameters([self.hidden, 1])
-        at_most("hidden", count + recurrent_parameters(self.cell, self.embedding_dim, self.hidden, self.layers),
-                "a vocabulary of two words")
+        at_most(
+            "hidden",
+            count + recurrent_parameters(self.cell, self.embedding_dim, self.hidden, self.layers),
+            "a vocabulary of two words",
+        )
         return self

@@ -33,6 +33,7 @@ class StyleParams(Section):
     def _layers(cls, layers: dict[str, float]) -> dict[str, float]:
         unknown = set(layers) - set(STYLE_LAYERS)
         if unknown or not layers:
-            raise ValueError(f"style layers must be a non-empty subset of {', '.join(STYLE_LAYERS)}, "
-                             f"got {sorted(layers)}")
+            raise ValueError(
+                f"style layers must be a non-empty subset of {', '.join(STYLE_LAYERS)}, got {sorted(layers)}"
+            )
         return layers

@@ -71,11 +71,14 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         by_file[nodeid.split("::")[0]].append(seconds)
     files = sorted(by_file, key=lambda f: -sum(by_file[f]))
     for name in names:
-        _write(OUT / f"{name}durations-by-file.tsv",
-               [head, "file\ttests\tseconds"] + [f"{f}\t{len(by_file[f])}\t{sum(by_file[f]):.1f}" for f in files])
+        _write(
+            OUT / f"{name}durations-by-file.tsv",
+            [head, "file\ttests\tseconds"] + [f"{f}\t{len(by_file[f])}\t{sum(by_file[f]):.1f}" for f in files],
+        )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
     if _controller() and _seconds:
-        terminalreporter.write_line(f"every test's duration: {OUT.name}/durations.tsv, by file: "
-                                    f"{OUT.name}/durations-by-file.tsv")
+        terminalreporter.write_line(
+            f"every test's duration: {OUT.name}/durations.tsv, by file: {OUT.name}/durations-by-file.tsv"
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from pipeline.progress import RAN, RESTORED, statuses
+from pipeline.run.progress import RAN, RESTORED, statuses
 
 
 def ran(proc: subprocess.CompletedProcess) -> set[str]:

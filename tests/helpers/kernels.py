@@ -27,18 +27,32 @@ from pathlib import Path
 
 import yaml
 
-
 # What the stages import when they run (inside their functions): imported once here, before the
 # forks, so each stage pays for its work and not for the imports.
-HEAVY = ("torch.export", "torch.export._trace", "torch._dynamo", "torch.onnx", "torch.onnx._internal.exporter._core", "torch.onnx._internal.exporter._compat", "onnxscript", "onnxruntime", "torchvision", "matplotlib.pyplot",
-         "sklearn.metrics", "PIL.Image", "pandas")
+HEAVY = (
+    "torch.export",
+    "torch.export._trace",
+    "torch._dynamo",
+    "torch.onnx",
+    "torch.onnx._internal.exporter._core",
+    "torch.onnx._internal.exporter._compat",
+    "onnxscript",
+    "onnxruntime",
+    "torchvision",
+    "matplotlib.pyplot",
+    "sklearn.metrics",
+    "PIL.Image",
+    "pandas",
+)
 
 
 def commands(project: Path) -> dict[str, tuple[list[str], list[str]]]:
     """Each stage of dvc.lock: its command's words and its outputs (files or folders)."""
     lock = yaml.safe_load((project / "dvc.lock").read_text())
-    return {name: (shlex.split(entry["cmd"]), [out["path"] for out in entry.get("outs", [])])
-            for name, entry in lock["stages"].items()}
+    return {
+        name: (shlex.split(entry["cmd"]), [out["path"] for out in entry.get("outs", [])])
+        for name, entry in lock["stages"].items()
+    }
 
 
 def digests(root: Path, outs: list[str]) -> dict[str, str]:
@@ -71,8 +85,12 @@ def changes(project: Path, stages: list[str], env: dict[str, str]) -> dict[str, 
     pristine = project.parent / f"{project.name}.pristine"
     if not pristine.exists():
         shutil.copytree(project, pristine, symlinks=True, ignore=shutil.ignore_patterns(".git", ".dvc"))
-    proc = subprocess.run([sys.executable, __file__, str(project), str(pristine), *stages], env=env | {"PYTHONHASHSEED": "0"},
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, str(project), str(pristine), *stages],
+        env=env | {"PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise AssertionError(f"stages failed under {env}:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.splitlines()[-1])
@@ -94,7 +112,7 @@ def _run(argv: list[str]) -> int:
         code = 0
     except SystemExit as err:
         code = err.code if isinstance(err.code, int) else 0 if err.code is None else 1
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - a stage that crashed: its traceback, then exit 1
         traceback.print_exc()
         code = 1
     sys.stdout.flush()
@@ -107,6 +125,7 @@ def _main(project: Path, pristine: Path, stages: list[str]) -> None:
     sys.path[0] = str(project)  # the project's own pipeline and stages, as its commands import them
     importlib.import_module("pipeline")  # pins the kernels, or not, as the environment says
     import stages as package
+
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"stages.{module.name}")
     for module in HEAVY:

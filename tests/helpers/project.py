@@ -61,8 +61,12 @@ def shrink(params: dict) -> dict:
 
 def project_files() -> list[str]:
     """Tracked and untracked-but-not-ignored files: the working tree a commit would hold."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                         check=True, capture_output=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
     return [f for f in out.split("\0") if f and (ROOT / f).exists()]
 
 
@@ -70,8 +74,14 @@ def tool_env() -> dict:
     """Environment whose `python` and `dvc` are this interpreter's (the project's .venv)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(DVC_NO_ANALYTICS="1", GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@t", PYTHONUNBUFFERED="1")
+    env.update(
+        DVC_NO_ANALYTICS="1",
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@t",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@t",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -107,7 +117,7 @@ class Project:
     def make_repro(self) -> subprocess.CompletedProcess:
         """What `make repro` runs after its check: the scheduler, two stages at a time (each one
         through `dvc repro --single-item`, so its output names the stages that ran)."""
-        return sh([sys.executable, "-m", "pipeline.parallel", "--jobs", "2"], self.path, True, self.env)
+        return sh([sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"], self.path, True, self.env)
 
     def write_params(self, params: dict) -> None:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -56,8 +56,6 @@ class Server:
         self.httpd.server_close()
 
 
-
-
 def dead_url() -> str:
     """A URL on 127.0.0.1 where nothing listens: connection refused."""
     import socket

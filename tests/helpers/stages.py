@@ -10,14 +10,21 @@ from pathlib import Path
 from tests.helpers.project import ROOT, tool_env
 
 
-def run_stage(name: str, *args, params: Path | None = None, cwd: Path = ROOT, env: dict | None = None,
-              timeout: float = 300) -> subprocess.CompletedProcess:
+def run_stage(
+    name: str, *args, params: Path | None = None, cwd: Path = ROOT, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """`python -m stages.<name> ARGS [--params PARAMS]` with the project's interpreter; not checked."""
     cmd = [sys.executable, "-m", f"stages.{name}", *map(str, args)]
     if params is not None:
         cmd += ["--params", str(params)]
-    return subprocess.run(cmd, cwd=cwd, env=tool_env() | {"PYTHONPATH": str(ROOT)} | (env or {}),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=tool_env() | {"PYTHONPATH": str(ROOT)} | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def stage_ok(name: str, *args, **kw) -> subprocess.CompletedProcess:
@@ -36,8 +43,9 @@ def error_line(stderr: str, alone: bool = False) -> str:
     return errors[0]
 
 
-def one_error_line(proc: subprocess.CompletedProcess, code: int = 2, unwritten: Iterable[Path] = (),
-                   alone: bool = False) -> str:
+def one_error_line(
+    proc: subprocess.CompletedProcess, code: int = 2, unwritten: Iterable[Path] = (), alone: bool = False
+) -> str:
     """What the pipeline promises for bad input: exit `code`, exactly one error line and no
     traceback, and none of `unwritten` on disk. Returns the line."""
     assert proc.returncode == code, (proc.returncode, proc.stderr[-3000:])

@@ -34,8 +34,13 @@ def encoded_corpus(root: Path, max_chars: int):
     from pipeline.schema.encode import EncodeTextParams
 
     facts = fetch("pydoc", root / "raw")
-    vocab = encode_text_dataset(facts, root / "raw", EncodeTextParams(val_fraction=0.1, max_chars=max_chars),
-                                root / "tokens.pt", root / "vocab.json")
+    vocab = encode_text_dataset(
+        facts,
+        root / "raw",
+        EncodeTextParams(val_fraction=0.1, max_chars=max_chars),
+        root / "tokens.pt",
+        root / "vocab.json",
+    )
     return load_torch(root / "tokens.pt"), vocab
 
 
@@ -47,8 +52,9 @@ def prepared_store(root: Path, name: str) -> dict[str, Path]:
 
     facts = fetch(name, root / "raw")
     paths = {s: root / f"{s}.pt" for s in ("train", "val", "test")}
-    normalize_dataset(facts, root / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths,
-                      root / "stats.json")
+    normalize_dataset(
+        facts, root / "raw", NormalizeParams(val_fraction=0.15, test_fraction=0.2, seed=0), paths, root / "stats.json"
+    )
     return paths | {"stats": root / "stats.json", "root": root}
 
 

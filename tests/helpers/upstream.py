@@ -23,11 +23,13 @@ def real_digits(size: int = 28) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    imgs = [np.asarray(Image.fromarray((im * 255 / 16).astype(np.uint8)).resize((20, 20), Image.BILINEAR))
-            for im in d.images]
+    imgs = [
+        np.asarray(Image.fromarray((im * 255 / 16).astype(np.uint8)).resize((20, 20), Image.BILINEAR))
+        for im in d.images
+    ]
     out = np.zeros((len(imgs), size, size), np.uint8)
     pad = (size - 20) // 2
-    out[:, pad:pad + 20, pad:pad + 20] = np.stack(imgs)
+    out[:, pad : pad + 20, pad : pad + 20] = np.stack(imgs)
     return out, d.target.astype(np.uint8)
 
 
@@ -41,8 +43,10 @@ def make_idx_dataset(folder: Path, n_train: int = 600, n_test: int = 200) -> dic
     """The four MNIST files, real digits inside; returns {file name: md5}."""
     folder.mkdir(parents=True, exist_ok=True)
     images, labels = real_digits()
-    parts = {"train": (images[:n_train], labels[:n_train]),
-             "t10k": (images[n_train:n_train + n_test], labels[n_train:n_train + n_test])}
+    parts = {
+        "train": (images[:n_train], labels[:n_train]),
+        "t10k": (images[n_train : n_train + n_test], labels[n_train : n_train + n_test]),
+    }
     for prefix, (x, y) in parts.items():
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", x)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
@@ -63,6 +67,7 @@ def make_cifar_archive(folder: Path, per_batch: int = 40) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+
         def add(name: str, obj: dict) -> None:
             data = _cifar_pickle(obj)
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
@@ -74,18 +79,38 @@ def make_cifar_archive(folder: Path, per_batch: int = 40) -> dict[str, str]:
             for _ in range(per_batch):
                 photo = photos[rng.integers(len(photos))]
                 y, x = rng.integers(0, photo.shape[0] - 32), rng.integers(0, photo.shape[1] - 32)
-                patches.append(photo[y:y + 32, x:x + 32].transpose(2, 0, 1).reshape(-1))
+                patches.append(photo[y : y + 32, x : x + 32].transpose(2, 0, 1).reshape(-1))
                 labels.append(int(rng.integers(10)))
-            add(name, {b"batch_label": name.encode(), b"labels": labels, b"data": np.stack(patches).astype(np.uint8),
-                       b"filenames": [f"{i}.png".encode() for i in range(per_batch)]})
-        add("batches.meta", {b"label_names": [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog",
-                                              b"frog", b"horse", b"ship", b"truck"], b"num_cases_per_batch": per_batch})
+            add(
+                name,
+                {
+                    b"batch_label": name.encode(),
+                    b"labels": labels,
+                    b"data": np.stack(patches).astype(np.uint8),
+                    b"filenames": [f"{i}.png".encode() for i in range(per_batch)],
+                },
+            )
+        add(
+            "batches.meta",
+            {
+                b"label_names": [
+                    b"airplane",
+                    b"automobile",
+                    b"bird",
+                    b"cat",
+                    b"deer",
+                    b"dog",
+                    b"frog",
+                    b"horse",
+                    b"ship",
+                    b"truck",
+                ],
+                b"num_cases_per_batch": per_batch,
+            },
+        )
     path = folder / "cifar-10-python.tar.gz"
     path.write_bytes(buf.getvalue())
     return {path.name: md5(path)}
-
-
-
 
 
 def jpeg_bytes(image, quality: int = 90) -> bytes:

@@ -1,0 +1,87 @@
+"""Training the sentiment RNN (LSTM, GRU or vanilla RNN: `cell`): the shared minibatch loop with
+the binary log-loss and gradient clipping, as in the course."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from pipeline.data.store import Split
+from pipeline.models import build_model
+from pipeline.schema.sentiment import Params as SentimentParams
+from pipeline.training.loop import BINARY, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch
+from pipeline.training.runtime import resolve_device, seed_everything
+from pipeline.weights.checkpoint import save_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+def train_sentiment(
+    name: str,
+    p: SentimentParams,
+    train: Split,
+    val: Split,
+    vocab: dict,
+    checkpoint: str | Path,
+    loss_csv: str | Path,
+    accuracy_csv: str | Path,
+) -> TrainResult:
+    """Train sentiment entry `name` on the encoded reviews; write the checkpoint (best validation loss) and curves."""
+    seed_everything(p.seed)
+    device = resolve_device(p.device, f"sentiment.{name}.device")
+    spec = {
+        "vocab_size": len(vocab["words"]) + 2,
+        "seq_length": vocab["seq_length"],
+        "classes": vocab["classes"],
+        "binary": True,
+        "probabilistic": True,
+    }
+    model = build_model("sentiment", p, spec).to(device)
+    optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    train_d = Split(train.inputs.to(device), train.labels.to(device))
+    val_d = Split(val.inputs.to(device), val.labels.to(device))
+    shuffle = torch.Generator().manual_seed(p.seed)
+    meta = {
+        "model": name,
+        "family": "sentiment",
+        "arch": "sentiment",
+        "params": p.model_dump(),
+        "spec": spec,
+        "dataset": vocab["dataset"],
+        "vocab": vocab["words"],
+        "metrics_extra": {"synthetic_data": int(vocab["synthetic"])},
+    }
+    log.info(
+        "%s (%s) on %s: %d train / %d val reviews, vocabulary %d, device %s",
+        name,
+        p.cell,
+        vocab["dataset"],
+        len(train),
+        len(val),
+        spec["vocab_size"],
+        device,
+    )
+
+    def save(epoch: int, va: dict) -> None:
+        save_checkpoint(
+            checkpoint,
+            model=model,
+            optimizer=optimizer,
+            epoch=epoch,
+            metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]},
+            meta=meta,
+        )
+
+    return fit(
+        name,
+        f"sentiment.{name}",
+        p.epochs,
+        p.patience,
+        lambda: train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip),
+        lambda: evaluate(model, val_d, p.batch_size, BINARY),
+        save,
+        loss_csv,
+        accuracy_csv,
+    )

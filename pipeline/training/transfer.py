@@ -1,0 +1,115 @@
+"""Training a transfer model: the backbone's features, frozen, under a new head, trained with the
+same loop as every image classifier (pipeline.training.train)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from pipeline.core.errors import ConfigError
+from pipeline.data.augment import Policy
+from pipeline.data.store import DatasetInfo, Split, relabel
+from pipeline.models import build_model
+from pipeline.models._torchvision import torchvision_features
+from pipeline.schema.runtime import AccelerateParams
+from pipeline.schema.transfer import Params as TransferParams
+from pipeline.training.loop import TrainResult
+from pipeline.training.runtime import resolve_device, seed_everything
+from pipeline.training.train import fit_images
+from pipeline.weights.backbone_file import read_backbone, torchvision_weights
+from pipeline.weights.checkpoint import load_checkpoint
+
+
+def describe(backbone: str | Path) -> dict:
+    """What the backbone file holds, enough to rebuild its architecture (without weights)."""
+    data = read_backbone(backbone)
+    if data is not None:
+        return {"source": "torchvision", "arch": data["arch"], "weights": data["weights"]}
+    _, ckpt = load_checkpoint(backbone)
+    return {
+        "source": "pipeline",
+        "model": ckpt["model"],
+        "arch": ckpt["arch"],
+        "params": ckpt["params"],
+        "spec": ckpt["spec"],
+    }
+
+
+def load_backbone_weights(model, desc: dict, backbone: str | Path) -> None:
+    """The backbone file's weights into the transfer model's feature extractor (building the
+    backbone draws no random numbers from the training's generator)."""
+    with torch.random.fork_rng(devices=[]):
+        if desc["source"] == "torchvision":
+            source, _ = torchvision_features(torchvision_weights(read_backbone(backbone)), desc["arch"])
+        else:
+            source = nn.Sequential(*list(load_checkpoint(backbone)[0].body)[:-1])
+    model.body.features.load_state_dict(source.state_dict())
+
+
+def train_transfer(
+    name: str,
+    p: TransferParams,
+    backbone: str | Path,
+    train: Split,
+    val: Split,
+    info: DatasetInfo,
+    policy: Policy,
+    checkpoint: str | Path,
+    loss_csv: str | Path,
+    accuracy_csv: str | Path,
+    accelerate: AccelerateParams,
+) -> TrainResult:
+    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop.
+    Data whose shape or channels do not suit the backbone: ConfigError."""
+    desc = describe(backbone)  # (before seeding: reading a checkpoint builds a model)
+    seed_everything(p.seed)
+    device = resolve_device(p.device, f"transfer.{name}.device")
+    if desc["source"] == "pipeline" and desc["spec"]["input_shape"] != info.shape:
+        raise ConfigError(
+            f"transfer.{name}.dataset: {info.dataset!r} images are {info.shape} but backbone "
+            f"{p.backbone!r} was trained on {desc['spec']['input_shape']}; use data of the same shape"
+        )
+    if desc["source"] == "torchvision" and info.shape[0] != 3:
+        raise ConfigError(
+            f"transfer.{name}.dataset: {p.backbone!r} needs RGB images; {info.dataset!r} has {info.shape[0]} channel(s)"
+        )
+    key = f"transfer.{name}.label_map"
+    train, classes = relabel(train, info.classes, p.label_map, key)
+    val, _ = relabel(val, info.classes, p.label_map, key)
+    model = build_model("transfer", p, {"backbone": desc, "classes": classes})
+    load_backbone_weights(model, desc, backbone)
+    spec = {
+        "input_shape": list(info.shape),
+        "classes": classes,
+        "mean": model.mean.flatten().tolist(),
+        "std": model.std.flatten().tolist(),
+        "backbone": desc,
+    }
+    meta = {
+        "model": name,
+        "family": "image",
+        "arch": "transfer",
+        "params": p.model_dump(),
+        "spec": spec,
+        "dataset": info.dataset,
+        "dataset_classes": list(info.classes),
+        "label_map": p.label_map,
+        "augment": vars(policy) | {"scale": list(policy.scale)},
+    }
+    return fit_images(
+        name,
+        f"transfer.{name}",
+        model,
+        p,
+        train,
+        val,
+        policy,
+        device,
+        meta,
+        checkpoint,
+        loss_csv,
+        accuracy_csv,
+        accelerate,
+    )
