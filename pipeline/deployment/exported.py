@@ -201,6 +201,8 @@ def generate(
 def _generate_torch(
     model: TorchModel, codes: list[int], state: list[np.ndarray], length: int, k: int, seed: int
 ) -> list[int]:
+    from pipeline.models.charrnn import top_k_choice  # here: `predict` on ONNX never loads torch
+
     torch = model.torch
     gen = torch.Generator().manual_seed(seed)
     h, c = model.tensors(*state)
@@ -209,8 +211,7 @@ def _generate_torch(
         logits, h, c = model.module(torch.tensor([codes], device=model.device), h, c)
         for _ in range(length):
             probs = torch.softmax(logits[0, -1].cpu(), dim=-1)  # on the CPU, as sample() does, for its random stream
-            top_p, top_i = probs.topk(k)
-            choice = top_i[torch.multinomial(top_p / top_p.sum(), 1, generator=gen)].item()
+            choice = top_k_choice(probs, k, gen)
             out.append(choice)
             logits, h, c = model.module(torch.tensor([[choice]], device=model.device), h, c)
     return out

@@ -77,3 +77,12 @@ class CharRNN(nn.Module):
 def build(p, spec: dict[str, Any]) -> CharRNN:
     """The character-level RNN over the corpus's characters (`spec["chars"]`)."""
     return CharRNN(len(spec["chars"]), p.hidden, p.layers, p.dropout, p.onehot, p.embedding_dim, p.cell)
+
+
+def top_k_choice(probs: torch.Tensor, k: int, gen: torch.Generator) -> int:
+    """The course's sampling step: one character code drawn from the `k` most likely of `probs` (a
+    1-D distribution on the CPU), weighted by their probabilities, with `gen`. Python's sampler and
+    `predict` on TorchScript both draw here, so a seed gives them the same text; the C++ program
+    draws the same way (cpp/course_model.cpp)."""
+    top_p, top_i = probs.topk(k)
+    return int(top_i[torch.multinomial(top_p / top_p.sum(), 1, generator=gen)].item())

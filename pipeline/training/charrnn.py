@@ -18,7 +18,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.io import atomic_open, write_json
 from pipeline.inspection.metrics import confusion_matrix, per_class_scores
 from pipeline.models import build_model
-from pipeline.models.charrnn import CharRNN
+from pipeline.models.charrnn import CharRNN, top_k_choice
 from pipeline.schema.charrnn import Params as CharRNNParams
 from pipeline.schema.charrnn import Sampling, prime_problem
 from pipeline.training.loop import OPTIMIZERS, TrainResult, fit
@@ -140,8 +140,7 @@ def sample(model: CharRNN, chars: list[str], prime: str, length: int, top_k: int
     out = list(prime)
     for _ in range(length):
         probs = F.softmax(logits[0, -1], dim=-1)
-        top_p, top_i = probs.topk(min(top_k, len(chars)))
-        choice = top_i[torch.multinomial(top_p / top_p.sum(), 1, generator=gen)].item()
+        choice = top_k_choice(probs, min(top_k, len(chars)), gen)
         out.append(chars[choice])
         logits, h, c = model(torch.tensor([[choice]]), h, c)
     return "".join(out)
