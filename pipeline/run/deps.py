@@ -20,12 +20,12 @@ from pathlib import Path
 import yaml
 
 from pipeline.core.io import atomic_open
+from pipeline.schema.families import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = "pipeline/core"
 ARCH_FILES = ("pipeline/models/${item.arch}.py", "pipeline/schema/${item.arch}.py")  # imported by name
 CHECKPOINT = "pipeline/weights/checkpoint.py"  # loading or saving a checkpoint builds the model by name
-FAMILY_SECTIONS = ("train", "transfer", "tabular", "charrnn", "sentiment", "style")
 WIDTH = 120
 
 
@@ -83,7 +83,7 @@ def entries_of(stage: dict, params: dict) -> dict | None:
     if each == "${gates.models}":
         return params["gates"]["models"]
     section = each[2:-1] if isinstance(each, str) else None
-    return params[section] if section in FAMILY_SECTIONS else None
+    return params[section] if section in FAMILIES else None
 
 
 def expected_code(root: Path, stage: dict, params: dict) -> set[str]:
