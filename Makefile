@@ -32,12 +32,15 @@ check: $(STAMP)
 # `dvc repro` runs one stage at a time; pipeline/run/parallel.py runs every stage whose inputs are
 # ready at once, each through `dvc repro --single-item`, up to JOBS at a time (default: one per
 # CPU). Same outputs, same dvc.lock. JOBS=1 for one at a time; plain `dvc repro` also works.
+# PULL=1 (a teammate): `make pull` first, then each out-of-date stage that the remote's run-cache
+# holds is downloaded instead of computed (`dvc repro --pull`, one stage at a time).
 JOBS ?=
+PULL ?=
 repro: check
-	$(RUN) python -m pipeline.run.parallel $(if $(JOBS),--jobs $(JOBS))
+	$(RUN) python -m pipeline.run.parallel $(if $(JOBS),--jobs $(JOBS)) $(if $(PULL),--pull)
 
 # Share what you trained (outputs and the run-cache) with the default remote (REMOTE=<name> for
-# another), so that nobody retrains it: teammates get it with `make pull` or `dvc repro --pull`
+# another), so that nobody retrains it: teammates get it with `make repro PULL=1` (or `make pull`)
 # (see README, "Working as a team"). DVC's output goes to .dvc/tmp/push.log (pull.log); a failure
 # prints one line: how many files, the remote, the reason and the fix.
 push: $(STAMP)

@@ -32,7 +32,7 @@ _NETWORK = (
 )
 _MAKE = (
     "`make` sets up .venv in the folder it runs in; the suite runs what it runs after set-up: "
-    "`python -m pipeline.run.parallel` (fixture `reproduced`), pytest itself, pipeline.run.remote (test_process_faults)"
+    "`python -m pipeline.run.parallel` (fixture `reproduced`; with --pull, test_team), pytest itself, pipeline.run.remote (test_process_faults)"
 )
 _HOSTS = "a remote on a host or bucket that does not exist here (tests/test_team.py uses a real S3 server on 127.0.0.1)"
 _GPU = "on a GPU machine, with its own Python (docs/gpu.md); no GPU here, and tests/test_offline_kit.py runs the kit"
@@ -42,7 +42,7 @@ SKIP = {
     "make test": _MAKE,
     "make repro JOBS=1": _MAKE,
     "make push": _MAKE,
-    "make pull": _MAKE,
+    "make repro PULL=1": _MAKE,
     "make repro && make push": _MAKE,
     "dvc exp run -S train.mlp.dataset=mnist": _NETWORK,
     "dvc exp run -S train.cnn.dataset=cifar10": _NETWORK,
@@ -77,7 +77,7 @@ SKIP = {
     "dvc exp run -S train.cnn.lr=0.02": "retrains cnn and the transfer model on it (a minute); the README's `dvc exp run -S train.mlp.lr=0.03` runs",
     "dvc exp run --queue -S train.mlp.lr=0.03": "tests/test_team.py::test_experiments_run_and_queue queues and runs a sweep of two (0.02, 0.05)",
     "dvc exp run --queue -S train.mlp.lr=0.05": "see the line above",
-    "dvc queue start -j 2": "see the line above",
+    "dvc exp run --run-all -j 2": "see the line above",
 }
 
 

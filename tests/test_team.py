@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import MLP_LR, MLP_STAGES, Project, md5, sh
 from tests.helpers.dvc import edit_params, ran, restored
+from tests.helpers.project import clone_project
 
 pytestmark = pytest.mark.slow
 
@@ -107,8 +108,8 @@ def test_a_teammate_trains_nothing(reproduced_copy, tmp_path, s3_server):
     assert "pushed" in pushed.stdout
     b = clone(a, tmp_path / "teammate", env)  # another folder, nothing in its cache
     use_s3(b, url)
-    proc = b.dvc("repro", "--pull")  # the one command for a teammate
-    assert ran(proc) == set(), proc.stdout
+    proc = b.make_repro("--pull")  # the one command for a teammate: `make repro PULL=1`
+    assert "fetched" in proc.stdout and ran(proc) == set() and restored(proc) == set(), proc.stdout
     assert b.status() == {}
     assert checkpoints(b) == checkpoints(a)
     for config in (a.path / ".dvc/config", b.path / ".dvc/config"):
@@ -124,7 +125,7 @@ def test_a_teammates_uncommitted_run_comes_from_the_shared_run_cache(mlp_experim
     b.git("checkout", "-q", base)  # on the commit A started from: A's change was not committed then
     b.dvc("remote", "add", "--local", "-d", "team", str(a.path.parent / "remote"))
     edit_params(b, lambda p: p["train"]["mlp"].update(lr=MLP_LR))
-    proc = b.dvc("repro", "--pull")
+    proc = b.make_repro("--pull")  # `make repro PULL=1`: the committed outputs, then A's run from the run-cache
     assert {"train@mlp", "export@mlp", "predictions@mlp"} <= restored(proc)
     # Only the few-second evaluation and deployment check run again: their only outputs not
     # rebuilt from the cache are git-tracked metrics, which are not in the remote.
@@ -178,14 +179,11 @@ def test_experiments_run_and_queue(reproduced_copy):
     # a minute to every run here and are tested elsewhere. Queued runs work in their own copies.
     for lr in ("0.02", "0.05"):
         project.dvc("exp", "run", "--queue", "evaluate@mlp", "-S", f"train.mlp.lr={lr}")
-    project.dvc("queue", "start", "-j", "2")
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        status = project.dvc("queue", "status").stdout
-        if not re.search(r"\b(Queued|Running)\b", status):
-            break
-        time.sleep(3)
-    assert status.count("Success") == 2, status
+    # Both at once, and back when both have ended (`dvc queue start` returns at once instead, and
+    # polling `dvc queue status` costs a DVC process per look)
+    project.dvc("exp", "run", "--run-all", "-j", "2")
+    status = project.dvc("queue", "status").stdout
+    assert status.count("Success") == 2 and not re.search(r"\b(Queued|Running)\b", status), status
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
     exps = [rev for entry in shown for exp in (entry.get("experiments") or []) for rev in exp["revs"]]
     lrs = sorted(e["data"]["params"]["params.yaml"]["data"]["train"]["mlp"]["lr"] for e in exps)
@@ -211,14 +209,12 @@ def rerun_lane(project: Project, stages: list[str]) -> set[str]:
     return set().union(*(ran(project.dvc("--wait-for-lock", "repro", "--force", "--single-item", s)) for s in stages))
 
 
-def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_copy, tmp_path):
+def test_same_inputs_same_bytes_in_another_folder_and_thread_count(reproduced_copy, tmp_path, dvc_cache):
     a = reproduced_copy
-    a.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    a.dvc("push")
-    # Another folder, another thread count, a second run of each stage.
-    b = clone(a, tmp_path / "elsewhere" / "b", {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})  # the session runs 1
-    b.dvc("remote", "add", "--local", "-d", "team", str(tmp_path / "remote"))
-    b.dvc("pull")
+    # Another folder (a clone on the session's cache: what the outputs came from is not the point
+    # here, test_a_teammate_trains_nothing pulls them), another thread count, a second run of each stage.
+    b = clone_project(a, tmp_path / "elsewhere" / "b", dvc_cache)
+    b.env.update(OMP_NUM_THREADS="2", MKL_NUM_THREADS="2")  # the session runs 1
     with concurrent.futures.ThreadPoolExecutor(len(RERUN)) as pool:
         assert set().union(*pool.map(lambda lane: rerun_lane(b, lane), RERUN)) == {s for lane in RERUN for s in lane}
     assert git_dirty(b) == "", b.git("diff").stdout[:3000]  # dvc.lock and metrics/: the same hashes and bytes

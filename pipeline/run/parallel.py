@@ -45,7 +45,7 @@ from typing import IO, Callable, Iterable
 from pipeline import KERNEL_NOTES
 from pipeline.core.errors import PipelineError, SchedulerError
 from pipeline.core.io import atomic_open
-from pipeline.run import lockfile
+from pipeline.run import lockfile, remote
 from pipeline.run.dvc import Dvc, parse_dot
 from pipeline.run.progress import Display
 from pipeline.run.recover import describe, put_back
@@ -202,8 +202,11 @@ def save_seconds(repo: Path, seconds: dict[str, float]) -> None:
         json.dump({k: round(v, 2) for k, v in sorted(seconds.items())}, fh, indent=1)
 
 
-def reproduce(repo: Path, jobs: int, force: bool = False, display: Display | None = None) -> Outcome:
-    """What `dvc repro` does for the whole pipeline, `jobs` stages at a time."""
+def reproduce(
+    repo: Path, jobs: int, force: bool = False, display: Display | None = None, pull: bool = False
+) -> Outcome:
+    """What `dvc repro` does for the whole pipeline, `jobs` stages at a time; with `pull`, as
+    `dvc repro --pull`: a stage whose run the remote's run-cache holds is downloaded, not computed."""
     display = display or Display(repo)
     dvc = Dvc(repo, display.seen)
     _lock = hold_lock(repo)  # held while this function runs; released when the process ends
@@ -216,7 +219,7 @@ def reproduce(repo: Path, jobs: int, force: bool = False, display: Display | Non
         return Outcome()
     seconds = load_seconds(repo)
     threads = max(1, cpu_count() // jobs)
-    extra = ["--force"] if force else []
+    extra = ["--force"] * force + ["--pull"] * pull
     display.plan(plan, len(upstream), jobs)
 
     def ended(name: str, code: int, took: float) -> None:
@@ -275,16 +278,24 @@ def main(argv: list[str] | None = None) -> int:
         "-j", "--jobs", type=int, default=cpu_count(), help="stages at a time (default: the number of CPUs)"
     )
     ap.add_argument("-f", "--force", action="store_true", help="run every stage again, as `dvc repro --force`")
+    ap.add_argument(
+        "--pull",
+        action="store_true",
+        help="first `make pull` (committed outputs and the run-cache of the default remote), then download, "
+        "not compute, each out-of-date stage whose run the remote holds (as `dvc repro --pull`)",
+    )
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error(f"--jobs must be at least 1, got {args.jobs}")
     for note in KERNEL_NOTES:  # the stages inherit the pinned settings, so only this process can say it
         print(f"note: {note}", file=sys.stderr)
     began = time.perf_counter()
+    if args.pull and (code := remote.sync("pull")):
+        return code  # it said why in one line
     signal.signal(signal.SIGTERM, _interrupted)  # a CI time-out or `kill`: stop the stages too
     display = Display(Path.cwd())
     try:
-        out = reproduce(Path.cwd(), args.jobs, args.force, display)
+        out = reproduce(Path.cwd(), args.jobs, args.force, display, args.pull)
     except SchedulerError as err:
         display.close()
         print(f"error: {err}", file=sys.stderr)

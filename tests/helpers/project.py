@@ -114,10 +114,11 @@ class Project:
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return sh(["git", *args], self.path, check, self.env)
 
-    def make_repro(self) -> subprocess.CompletedProcess:
+    def make_repro(self, *args: str) -> subprocess.CompletedProcess:
         """What `make repro` runs after its check: the scheduler, two stages at a time (each one
-        through `dvc repro --single-item`, so its output names the stages that ran)."""
-        return sh([sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2"], self.path, True, self.env)
+        through `dvc repro --single-item`, so its output names the stages that ran); `--pull` for
+        `make repro PULL=1`."""
+        return sh([sys.executable, "-m", "pipeline.run.parallel", "--jobs", "2", *args], self.path, True, self.env)
 
     def write_params(self, params: dict) -> None:
         (self.path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
