@@ -346,17 +346,22 @@ def test_the_console_script_answers_from_onnx_without_importing_torch(exports, p
 
 
 @pytest.mark.parametrize(
-    "case", ["missing file", "not an image", "not an export", "no model file", "empty text", "unknown option"]
+    "case",
+    ["missing file", "not an image", "not an export", "no family", "no model file", "empty text", "unknown option"],
 )
 def test_bad_input_is_one_line_and_exit_2(case, exports, tmp_path):
     (tmp_path / "notes.jpg").write_bytes(b"these bytes are not an image")
     (tmp_path / "empty.txt").write_text(" ?! \n")
     (tmp_path / "no_model").mkdir()
     shutil.copy(exports["cnn"] / "metadata.json", tmp_path / "no_model")
+    shutil.copytree(exports["cnn"], tmp_path / "old")  # an export written before metadata.json named the family
+    old = json.loads((tmp_path / "old" / "metadata.json").read_text())
+    (tmp_path / "old" / "metadata.json").write_text(json.dumps({k: v for k, v in old.items() if k != "family"}))
     args, message = {
         "missing file": ((exports["cnn"], tmp_path / "nope.png"), "nope.png: no such file"),
         "not an image": ((exports["cnn"], tmp_path / "notes.jpg"), "notes.jpg: not a readable image"),
         "not an export": ((tmp_path, tmp_path / "notes.jpg"), "not an export folder (no metadata.json)"),
+        "no family": ((tmp_path / "old", tmp_path / "notes.jpg"), "family None is not one predict knows"),
         "no model file": ((tmp_path / "no_model", tmp_path / "notes.jpg"), "no model file"),
         "empty text": ((exports["sentiment"], tmp_path / "empty.txt"), "empty.txt: no words in it"),
         "unknown option": ((exports["cnn"], "--colour"), "unrecognized arguments: --colour"),

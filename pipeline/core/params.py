@@ -19,6 +19,8 @@ PositiveInt = Annotated[int, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")]
+# numpy's generators (and torch's, through them) take seeds in [0, 2**32); -1 was a numpy traceback.
+Seed = Annotated[int, Field(ge=0, lt=2**32)]
 MODELS = Path(__file__).resolve().parents[1] / "models"  # one file per registered architecture
 
 

@@ -315,6 +315,7 @@ def classifier_metadata(ckpt: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "model": ckpt["model"],
+        "family": ckpt["family"],  # what `predict` reads to feed it (pipeline.schema.families)
         "arch": ckpt["arch"],
         "dataset": ckpt["dataset"],
         "classes": spec["classes"],

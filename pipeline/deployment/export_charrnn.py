@@ -62,6 +62,7 @@ def export_charrnn(checkpoint: str | Path, tokens: dict[str, torch.Tensor], out_
     )
     metadata = {
         "model": ckpt["model"],
+        "family": ckpt["family"],  # what `predict` reads to feed it (pipeline.schema.families)
         "arch": "charrnn",
         "cell": p.cell,
         "dataset": ckpt["dataset"],

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.errors import ExportFolderError
+from pipeline.schema.families import EXPORTED
 from pipeline.weights.runtimes import load_torchscript, onnx_session
 
 RUNTIMES = ("auto", "onnx", "torch")
@@ -23,24 +24,10 @@ DEVICES = ("auto", "cpu", "cuda")
 class Export:
     folder: Path
     meta: dict[str, Any]
-    kind: str  # "image", "tabular", "sentiment" or "charrnn"
+    kind: str  # its family as metadata.json records it: one of pipeline.schema.families.EXPORTED
     onnx: Path | None  # usable model.onnx, if any
     torchscript: Path | None  # usable model.ts, if any
     onnx_missing: str  # why there is no usable model.onnx ("" when there is one)
-
-
-def kind_of(meta: dict[str, Any]) -> str | None:
-    """The kind of model metadata.json describes: charrnn, image, tabular or sentiment; None if none."""
-    inputs = meta.get("input", {})
-    if meta.get("arch") == "charrnn" or "vocabulary" in meta:
-        return "charrnn"
-    if inputs.get("layout") == "NCHW":
-        return "image"
-    if inputs.get("features"):
-        return "tabular"
-    if inputs.get("vocabulary"):
-        return "sentiment"
-    return None
 
 
 def _model_file(folder: Path, entry: dict | None) -> tuple[Path | None, str]:
@@ -71,11 +58,11 @@ def read_export(folder: str | Path) -> Export:
         raise ExportFolderError(
             f"{meta_path}: not readable JSON ({err}); rerun its export stage (`make repro`)"
         ) from None
-    kind = kind_of(meta) if isinstance(meta, dict) else None
-    if kind is None:
+    kind = meta.get("family") if isinstance(meta, dict) else None
+    if kind not in EXPORTED:
         raise ExportFolderError(
-            f"{meta_path}: not the metadata of an image, table, review or character model "
-            "(no input.layout, input.features, input.vocabulary or vocabulary)"
+            f"{meta_path}: family {kind!r} is not one predict knows ({', '.join(EXPORTED)}); an export "
+            "written before metadata.json named its family, or not one of this pipeline's: rerun `make repro`"
         )
     formats = meta.get("export", {}).get("formats", {})
     onnx, why = _model_file(folder, formats.get("onnx"))

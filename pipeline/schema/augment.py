@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, field_validator
 
-from pipeline.core.params import Probability, Section
-from pipeline.schema.optim import Seed
+from pipeline.core.params import Probability, Section, Seed
 
 
 class AugmentParams(Section):

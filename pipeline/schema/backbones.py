@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from pipeline.core.params import Section
-from pipeline.schema.optim import Seed
+from pipeline.core.params import Section, Seed
 
 
 class BackboneParams(Section):

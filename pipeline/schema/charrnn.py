@@ -9,7 +9,7 @@ from typing import Iterable, Literal
 from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt, Section
-from pipeline.schema.optim import Loop, Seed, at_most, linear_parameters, recurrent_parameters
+from pipeline.schema.training import Loop, Seed, at_most, linear_parameters, recurrent_parameters
 
 SECTION = "charrnn"
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from pipeline.core.params import PositiveInt, Section
-from pipeline.schema.optim import Seed
+from pipeline.core.params import PositiveInt, Section, Seed
 
 MD5_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 COLUMN_KEYS = ("text_column", "label_column", "onehot")

@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from pipeline.core.errors import ConfigError
-from pipeline.core.params import Fraction, PositiveInt, Section, arch_schema, check, invalid
-from pipeline.schema.optim import Seed
+from pipeline.core.params import Fraction, PositiveInt, Section, Seed, arch_schema, check, invalid
 
 SECTION = "gates"
 DATASET = "gates"  # what a gates model's `dataset` key holds once validated

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import ImageModel, at_most, linear_parameters
+from pipeline.schema.training import ImageModel, at_most, linear_parameters
 
 SECTION = "train"
 

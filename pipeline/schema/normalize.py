@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.core.params import Fraction, PositiveInt, Section
-from pipeline.schema.optim import Seed
+from pipeline.core.params import Fraction, PositiveInt, Section, Seed
 
 
 class NormalizeParams(Section):

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Schedule
+from pipeline.schema.training import Schedule
 
 SECTION = "tabular"
 

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Loop, at_most, linear_parameters, recurrent_parameters
+from pipeline.schema.training import Loop, at_most, linear_parameters, recurrent_parameters
 
 SECTION = "sentiment"
 

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from pipeline.core.params import Device, PositiveInt, Section
-from pipeline.schema.optim import Seed
+from pipeline.core.params import Device, PositiveInt, Section, Seed
 
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 

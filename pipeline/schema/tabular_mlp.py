@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Optimizer, Schedule, at_most, linear_parameters
+from pipeline.schema.training import Optimizer, Schedule, at_most, linear_parameters
 
 SECTION = "tabular"
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from pipeline.core.params import PositiveInt
-from pipeline.schema.optim import Loop, Relabeled
+from pipeline.schema.training import Loop, Relabeled
 
 SECTION = "transfer"
 

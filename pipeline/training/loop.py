@@ -30,7 +30,7 @@ from pipeline.training.distributed import SINGLE, World, all_sum, shard
 
 log = logging.getLogger(__name__)
 
-# optimizer name (params key `optimizer`, pipeline.schema.optim) -> the optimizer over `ps` with params `p`
+# optimizer name (params key `optimizer`, pipeline.schema.training) -> the optimizer over `ps` with params `p`
 OPTIMIZERS: dict[str, Callable[[Iterable[nn.Parameter], Any], torch.optim.Optimizer]] = {
     "sgd": lambda ps, p: torch.optim.SGD(ps, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay),
     "adam": lambda ps, p: torch.optim.Adam(ps, lr=p.lr, weight_decay=p.weight_decay),

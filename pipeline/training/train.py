@@ -14,8 +14,8 @@ from torch import nn
 from pipeline.data.augment import Policy, augment_batch
 from pipeline.data.store import DatasetInfo, Split, relabel
 from pipeline.models import as_float, build_model, image_spec
-from pipeline.schema.optim import ImageModel
 from pipeline.schema.runtime import AccelerateParams
+from pipeline.schema.training import ImageModel
 from pipeline.training.accelerate import Accelerator
 from pipeline.training.distributed import SINGLE, World, check_in_sync, join, leave, wrap
 from pipeline.training.loop import MULTICLASS, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch

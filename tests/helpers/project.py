@@ -8,11 +8,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from pipeline.core.params import read_yaml
+from pipeline.schema.families import FAMILIES
 from tests.helpers.session import use_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,29 +23,36 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- params ---------------------------------------------------------------------------------
 
 
+def _small_image_model(m: dict) -> None:
+    m.update(epochs=1, patience=1, batch_size=64, device="cpu")
+    if "hidden" in m:
+        m["hidden"] = [32]
+    if "channels" in m:
+        m.update(channels=[4, 8], fc=16)
+
+
+# family (pipeline.schema.families) -> how one model entry of it is made tiny
+SMALL_MODEL: dict[str, Callable[[dict], None]] = {
+    "train": _small_image_model,
+    "transfer": _small_image_model,
+    "tabular": lambda m: m.update(epochs=3, patience=3),
+    "charrnn": lambda m: m.update(hidden=16, layers=1, seq_length=16, batch_size=8, epochs=1, device="cpu"),
+    "sentiment": lambda m: m.update(embedding_dim=8, hidden=8, layers=1, epochs=1, device="cpu"),
+    "style": lambda m: m.update(size=32, steps=2, log_every=1, device="cpu"),
+}
+
+
 def shrink(params: dict) -> dict:
     """The real params.yaml made tiny: one or two epochs and small layers, same structure."""
     p = copy.deepcopy(params)
-    for section in ("train", "transfer"):
+    for section in FAMILIES:  # a family without a SMALL_MODEL entry fails here, by name
         for m in p[section].values():
-            m.update(epochs=1, patience=1, batch_size=64, device="cpu")
-            if "hidden" in m:
-                m["hidden"] = [32]
-            if "channels" in m:
-                m.update(channels=[4, 8], fc=16)
-    for m in p["tabular"].values():
-        m.update(epochs=3, patience=3)
+            SMALL_MODEL[section](m)
     for m in p["gates"]["models"].values():
         m.update(epochs=min(m["epochs"], 10), patience=min(m["patience"], 10))
     p["gates"]["data"]["per_corner"] = 5
-    for m in p["charrnn"].values():
-        m.update(hidden=16, layers=1, seq_length=16, batch_size=8, epochs=1, device="cpu")
     for m in p["sample"].values():
         m.update(length=20, samples=1)
-    for m in p["sentiment"].values():
-        m.update(embedding_dim=8, hidden=8, layers=1, epochs=1, device="cpu")
-    for m in p["style"].values():
-        m.update(size=32, steps=2, log_every=1, device="cpu")
     for a in p["augment"].values():
         a["preview_images"] = 8
     for name, d in p["download"].items():

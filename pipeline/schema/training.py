@@ -1,20 +1,18 @@
-"""What trained models share: the optimizer (pipeline.training.loop.OPTIMIZERS), the epochs, and for the
-image classifiers of the train section their data keys; and what every seeded section shares: the
-`Seed` type. Every architecture's schema builds on this module alone, so that their stages'
-dependencies are the same list."""
+"""What trained models share: the optimizer (pipeline.training.loop.OPTIMIZERS), the epochs, the
+size limits, and for the image classifiers of the train section their data keys. Only the schemas of
+trained models import it (a data stage's seed is core's `Seed`), so an edit here reruns training
+and what follows it, never the data stages."""
 
 from __future__ import annotations
 
 import difflib
 from collections import Counter
-from typing import Annotated, Iterable, Literal
+from typing import Iterable, Literal
 
 from pydantic import Field, model_validator
 
-from pipeline.core.params import Device, PositiveInt, Section
+from pipeline.core.params import Device, PositiveInt, Section, Seed
 
-# numpy's generators (and torch's, through them) take seeds in [0, 2**32); -1 was a numpy traceback.
-Seed = Annotated[int, Field(ge=0, lt=2**32)]
 # A model with more parameters than this is a typo (`hidden: [1000000000, 512]`), not a course model
 # (theirs have 10**4 to 10**7). The bound is the same on every machine, so that `make check` says
 # the same everywhere: 2**31 float32 weights are 8 GiB, 32 GiB with gradients and Adam's moments.
