@@ -44,6 +44,20 @@ def padded(coords: Sequence[np.ndarray], margin: float = 0.1) -> list[tuple[floa
     return [(float(a), float(b)) for a, b in zip(lo - pad, hi + pad)]
 
 
+def _scatter(ax, g, y: np.ndarray) -> None:
+    """One group's points at (its first coordinate, `y`), coloured by class."""
+    ax.scatter(
+        g.coords[:, 0],
+        y,
+        c=[COLORS[c] for c in g.labels],
+        marker=g.marker,
+        s=g.size,
+        edgecolors=g.edge,
+        linewidths=0.6 if g.edge == "white" else 1.5,
+        zorder=3,
+    )
+
+
 def draw(
     ax: Any,
     score: Callable[[np.ndarray], np.ndarray],
@@ -69,17 +83,7 @@ def draw(
             ax.axvline(x, color="black", linewidth=1.5)
         jitter = np.random.default_rng(0)
         for g in groups:  # class 0 along y = 0.3, class 1 along y = 0.7, jittered so clouds show
-            y = 0.3 + 0.4 * g.labels + jitter.uniform(-0.08, 0.08, len(g.labels)) * (g.size < 50)
-            ax.scatter(
-                g.coords[:, 0],
-                y,
-                c=[COLORS[c] for c in g.labels],
-                marker=g.marker,
-                s=g.size,
-                edgecolors=g.edge,
-                linewidths=0.6 if g.edge == "white" else 1.5,
-                zorder=3,
-            )
+            _scatter(ax, g, 0.3 + 0.4 * g.labels + jitter.uniform(-0.08, 0.08, len(g.labels)) * (g.size < 50))
         ax.set(ylim=(0, 1), yticks=[0.3, 0.7], yticklabels=[f"class {c}" for c in classes], xlabel=labels[0])
     else:
         xs, ys = np.linspace(*extent[0], GRID), np.linspace(*extent[1], GRID)
@@ -91,16 +95,7 @@ def draw(
         if s.min() < 0 < s.max():
             ax.contour(xx, yy, s, levels=[0], colors="black", linewidths=1.5)
         for g in groups:
-            ax.scatter(
-                g.coords[:, 0],
-                g.coords[:, 1],
-                c=[COLORS[c] for c in g.labels],
-                marker=g.marker,
-                s=g.size,
-                edgecolors=g.edge,
-                linewidths=0.6 if g.edge == "white" else 1.5,
-                zorder=3,
-            )
+            _scatter(ax, g, g.coords[:, 1])
         ax.set(xlim=extent[0], ylim=extent[1], xlabel=labels[0], ylabel=labels[1])
     ax.set_title(title, fontsize=10)
     kind = f"P({classes[1]}) shaded" if probabilistic else "predicted class shaded"
