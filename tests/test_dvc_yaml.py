@@ -136,10 +136,11 @@ def test_params_deps_are_what_each_stage_reads():
         ("style", "style"),
     ):
         assert body(STAGES[stage])["params"] == [f"{section}.${{key}}", "runtime"], stage
-    # Image models also read the GPU switches, and train under the launcher distributed.launcher names.
-    assert body(STAGES["train"])["params"] == ["train.${key}", "runtime", "accelerate", "distributed"]
-    assert body(STAGES["train_transfer"])["params"] == ["transfer.${key}", "runtime", "accelerate"]
-    assert body(STAGES["train"])["cmd"].startswith("${distributed.launcher} stages.train ")
+    # Image and transfer models also read the GPU switches, and train under the launcher
+    # distributed.launcher names.
+    for stage, section in (("train", "train"), ("train_transfer", "transfer")):
+        assert body(STAGES[stage])["params"] == [f"{section}.${{key}}", "runtime", "accelerate", "distributed"]
+        assert body(STAGES[stage])["cmd"].startswith(f"${{distributed.launcher}} stages.{stage} ")
     assert body(STAGES["backbone"])["params"] == ["backbones.${key}"]
     # Sampling settings belong to sampling, not to training.
     assert body(STAGES["evaluate_charrnn"])["params"] == ["sample.${key}", "runtime"]

@@ -21,9 +21,9 @@ from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN, top_k_choice
 from pipeline.schema.charrnn import Params as CharRNNParams
 from pipeline.schema.charrnn import Sampling, prime_problem
-from pipeline.training.loop import OPTIMIZERS, TrainResult, fit
+from pipeline.training.loop import OPTIMIZERS, TrainResult, checkpoint_saver, fit
 from pipeline.training.runtime import resolve_device, seed_everything
-from pipeline.weights.checkpoint import load_checkpoint, save_checkpoint
+from pipeline.weights.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -105,16 +105,6 @@ def train_charrnn(
         device,
     )
 
-    def save(epoch: int, va: dict) -> None:
-        save_checkpoint(
-            checkpoint,
-            model=model,
-            optimizer=optimizer,
-            epoch=epoch,
-            metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]},
-            meta=meta,
-        )
-
     return fit(
         name,
         f"charrnn.{name}",
@@ -122,7 +112,7 @@ def train_charrnn(
         p.patience,
         lambda: run_epoch(model, train, p, optimizer),
         lambda: run_epoch(model, val, p, None),
-        save,
+        checkpoint_saver(checkpoint, model, optimizer, meta),
         loss_csv,
         accuracy_csv,
     )

@@ -11,9 +11,11 @@ Started with plain `python`, the world is one process and none of this does anyt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -69,6 +71,16 @@ def leave(world: World) -> None:
         import torch.distributed as dist
 
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def joined(device: torch.device) -> Iterator[World]:
+    """`join` for the length of a `with` block, then `leave`, also when training fails."""
+    world = join(device)
+    try:
+        yield world
+    finally:
+        leave(world)
 
 
 def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:

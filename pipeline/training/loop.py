@@ -27,6 +27,7 @@ from pipeline.core.io import write_csv
 from pipeline.data.store import Split
 from pipeline.models import as_float, predict
 from pipeline.training.distributed import SINGLE, World, all_sum, shard
+from pipeline.weights.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,25 @@ def evaluate(model: nn.Module, data: Split, batch_size: int, objective: Objectiv
         "loss": objective.loss(out, data.labels).item(),
         "accuracy": objective.correct(out, data.labels).float().mean().item(),
     }
+
+
+def checkpoint_saver(
+    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
+) -> Callable[[int, dict], None]:
+    """`fit`'s `save`: the checkpoint at `path` (weights, optimizer state, `meta`) with the epoch
+    and its validation loss and accuracy, every family's the same way."""
+
+    def save(epoch: int, va: dict) -> None:
+        save_checkpoint(
+            path,
+            model=model,
+            optimizer=optimizer,
+            epoch=epoch,
+            metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]},
+            meta=meta,
+        )
+
+    return save
 
 
 @dataclass

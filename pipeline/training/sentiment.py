@@ -11,9 +11,8 @@ import torch
 from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.schema.sentiment import Params as SentimentParams
-from pipeline.training.loop import BINARY, OPTIMIZERS, TrainResult, evaluate, fit, train_one_epoch
+from pipeline.training.loop import BINARY, OPTIMIZERS, TrainResult, checkpoint_saver, evaluate, fit, train_one_epoch
 from pipeline.training.runtime import resolve_device, seed_everything
-from pipeline.weights.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +63,6 @@ def train_sentiment(
         device,
     )
 
-    def save(epoch: int, va: dict) -> None:
-        save_checkpoint(
-            checkpoint,
-            model=model,
-            optimizer=optimizer,
-            epoch=epoch,
-            metrics={"val_loss": va["loss"], "val_accuracy": va["accuracy"]},
-            meta=meta,
-        )
-
     return fit(
         name,
         f"sentiment.{name}",
@@ -81,7 +70,7 @@ def train_sentiment(
         p.patience,
         lambda: train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip),
         lambda: evaluate(model, val_d, p.batch_size, BINARY),
-        save,
+        checkpoint_saver(checkpoint, model, optimizer, meta),
         loss_csv,
         accuracy_csv,
     )

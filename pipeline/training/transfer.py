@@ -17,7 +17,7 @@ from pipeline.schema.runtime import AccelerateParams
 from pipeline.schema.transfer import Params as TransferParams
 from pipeline.training.loop import TrainResult
 from pipeline.training.runtime import resolve_device, seed_everything
-from pipeline.training.train import fit_images
+from pipeline.training.train import fit_images, image_meta
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 from pipeline.weights.checkpoint import load_checkpoint
 
@@ -61,8 +61,8 @@ def train_transfer(
     accuracy_csv: str | Path,
     accelerate: AccelerateParams,
 ) -> TrainResult:
-    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop.
-    Data whose shape or channels do not suit the backbone: ConfigError."""
+    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop
+    (in this process, or as one rank under torchrun). Data whose shape or channels do not suit the backbone: ConfigError."""
     desc = describe(backbone)  # (before seeding: reading a checkpoint builds a model)
     seed_everything(p.seed)
     device = resolve_device(p.device, f"transfer.{name}.device")
@@ -87,29 +87,6 @@ def train_transfer(
         "std": model.std.flatten().tolist(),
         "backbone": desc,
     }
-    meta = {
-        "model": name,
-        "family": "image",
-        "arch": "transfer",
-        "params": p.model_dump(),
-        "spec": spec,
-        "dataset": info.dataset,
-        "dataset_classes": list(info.classes),
-        "label_map": p.label_map,
-        "augment": vars(policy) | {"scale": list(policy.scale)},
-    }
-    return fit_images(
-        name,
-        f"transfer.{name}",
-        model,
-        p,
-        train,
-        val,
-        policy,
-        device,
-        meta,
-        checkpoint,
-        loss_csv,
-        accuracy_csv,
-        accelerate,
-    )
+    meta = image_meta(name, "transfer", p, spec, info, policy)
+    outputs = (checkpoint, loss_csv, accuracy_csv)
+    return fit_images(name, f"transfer.{name}", model, p, (train, val), policy, device, meta, outputs, accelerate)
