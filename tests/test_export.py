@@ -6,10 +6,6 @@ parity writes nothing; one the exporter cannot handle is recorded in metadata.js
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import warnings
 import zipfile
 
@@ -126,25 +122,3 @@ def test_a_format_the_exporter_cannot_handle_is_explained_not_hidden(tmp_path):
         assert set(formats[fmt]) == {"error"} and formats[fmt]["error"], fmt
     assert formats["torchscript"]["method"] == "script"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metadata.json", "model.ts"]
-
-
-@pytest.mark.slow
-def test_the_files_are_the_same_bytes_from_a_copy_of_the_code_elsewhere(trained_mlp, digits_store, tmp_path):
-    """Exporters record source paths (stack traces, debug records); none may reach the files."""
-    clone = tmp_path / "elsewhere" / "clone"
-    shutil.copytree(ROOT / "pipeline", clone / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    for code, out in ((ROOT, tmp_path / "here"), (clone, tmp_path / "there")):
-        script = (
-            "from pipeline.deployment.export import export_classifier; from pipeline.data.store import load_split; "
-            f"export_classifier({str(trained_mlp)!r}, load_split({str(digits_store['test'])!r}).inputs, "
-            f"{str(out)!r}, 1e-5, 128)"
-        )
-        subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=code,
-            check=True,
-            capture_output=True,
-            env=os.environ | {"PYTHONHASHSEED": "0", "PYTHONPATH": str(code)},
-        )
-    for name in ("model.ts", "model.pt2", "model.onnx", "metadata.json"):
-        assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name
