@@ -91,9 +91,11 @@ def dvc_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path, small_params, dvc_cache) -> Project:
-    """A fresh copy of the shrunk project (no dvc.lock, no outputs) on the session's cache: what
-    the session already ran comes back from the run-cache."""
+def project(tmp_path, small_params, dvc_cache, reproduced) -> Project:
+    """A fresh copy of the shrunk project (no dvc.lock, no outputs) on the session's cache, after
+    the session's `reproduced` build: what that ran comes back from the run-cache. (Before it, a
+    stage run here would be restored by the build instead of computed, which the build's test
+    asserts it is.)"""
     return make_project(tmp_path / "project", small_params, cache=dvc_cache)
 
 

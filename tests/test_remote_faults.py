@@ -92,3 +92,20 @@ def test_push_to_a_good_remote_says_what_it_pushed(tmp_path):
     proc = remote(repo, "push")
     assert proc.returncode == 0, proc.stderr
     assert f"3 files pushed (remote 'store', {tmp_path / 'store'})" in proc.stdout
+
+
+def test_make_repro_pull_stops_at_a_failed_pull_with_its_one_line(tmp_path):
+    """`make repro PULL=1` pulls first: when that fails, its one line and exit status, and no stage starts."""
+    repo = tracked_repo(tmp_path / "repo", "http://127.0.0.1:1/store")
+    (repo / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp f0.txt out.txt\n    deps: [f0.txt]\n    outs: [out.txt]\n"
+    )
+    for i in range(3):  # a fresh clone: nothing in the cache or the workspace
+        (repo / f"f{i}.txt").unlink()
+    sh(["rm", "-rf", ".dvc/cache"], repo)
+    proc = sh([sys.executable, "-m", "pipeline.run.parallel", "--pull"], repo, check=False, env=ENV)
+    assert proc.returncode == 1
+    assert error_line(proc.stderr, alone=True).startswith(
+        "error: dvc pull failed for 3 files with remote 'store' (http://127.0.0.1:1/store): connection refused"
+    )
+    assert not (repo / "out.txt").exists() and not (repo / "dvc.lock").exists()
