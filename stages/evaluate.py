@@ -28,12 +28,7 @@ def main() -> None:
         {"val": load_split(args.val), "test": load_split(args.test)},
         cfg.batch_size,
         resolve_device(cfg.device, "evaluate.device"),
-        {
-            "metrics": args.metrics,
-            "per_class": args.per_class,
-            "confusion": args.confusion,
-            "confusion_png": args.confusion_png,
-        },
+        {out: getattr(args, out) for out in ("metrics", "per_class", "confusion", "confusion_png")},
     )
 
 

@@ -1,5 +1,4 @@
-"""Stage train_transfer@<model>: a new head on a frozen backbone (the pipeline's own trained model
-or a torchvision one), trained like every image classifier."""
+"""Stage train_transfer@<model>: a new head on a backbone (a trained model's or torchvision's)."""
 
 from pipeline.core import cli, params
 from pipeline.data.augment import Policy
