@@ -21,6 +21,11 @@ Whatever the cause of a failure, the failed stage's outputs go back to its last 
 signal stopped it and the likely cause. Scheduled stages die with the scheduler (even by `kill -9`),
 so no orphan keeps DVC's locks; a second `make repro` in the same folder stops at once.
 
+With `--pull` (`make repro PULL=1`, a teammate), `make pull` comes first (`dvc pull --run-cache`:
+every committed output at once), and each planned stage gets `dvc repro --pull`, so a run that the
+remote's run-cache holds is downloaded, not computed. (`dvc repro --pull` alone collects the stage
+again for every stage it pulls, parsing dvc.lock each time: bench/teammate.py.)
+
 Ready stages start longest-first by the durations of earlier runs on this machine (kept in
 `.dvc/tmp/stage-seconds.json`), so the long training chains do not end up alone at the end.
 
