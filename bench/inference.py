@@ -50,7 +50,7 @@ def classifiers(exports: Path) -> list[str]:
         for p in exports.iterdir()
         if (p / "model.ts").is_file()
         and (p / "metadata.json").is_file()
-        and json.loads((p / "metadata.json").read_text()).get("arch") != "charrnn"
+        and json.loads((p / "metadata.json").read_text()).get("family") != "charrnn"  # as predict reads it
     )
 
 
