@@ -91,6 +91,47 @@ def test_a_full_disk_is_one_line_and_nothing_is_half_written(tmp_path):
     assert not out.exists() and not (tmp_path / "model.pt.tmp").exists()
 
 
+# A stage that declares two outputs, writes one, then fails (argv[1]: how).
+HALF_DONE = """import sys, time
+from pipeline.core import cli
+from pipeline.core.errors import DataError
+from pipeline.core.io import write_json
+
+def main():
+    args, _ = cli.arguments(None, None, ("how", "error or wait"), ("written", "output: written, then it fails"),
+                            ("untouched", "output: never written"))
+    write_json(args.written, {"epoch": 1})
+    if args.how == "wait":
+        print("ready", flush=True)
+        time.sleep(60)
+    raise DataError("the second input is bad: fix it")
+
+cli.run(main)
+"""
+
+
+@pytest.mark.parametrize("how", ["error", "SIGTERM"])
+def test_a_failed_stage_removes_what_it_wrote_and_nothing_else(tmp_path, how):
+    """A failure after an output was written (a checkpoint at epoch 1, then an error or a signal):
+    that output goes; one this run never touched stays (run by hand, it is the last good one)."""
+    (tmp_path / "stage.py").write_text(HALF_DONE)
+    (tmp_path / "params.yaml").write_text("{}\n")
+    (tmp_path / "untouched.json").write_text("the last good run")
+    (tmp_path / "written.json").write_text("the last good run")
+    args = [sys.executable, "stage.py", "--how", "wait" if how == "SIGTERM" else how]
+    args += ["--written", "written.json", "--untouched", "untouched.json"]
+    proc = subprocess.Popen(args, cwd=tmp_path, env=ENV, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if how == "SIGTERM":
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == (2 if how == "error" else 128 + signal.SIGTERM)
+    expected = "the second input is bad" if how == "error" else "stopped by SIGTERM"
+    assert expected in error_line(stderr, alone=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml", "stage.py", "untouched.json"]
+    assert (tmp_path / "untouched.json").read_text() == "the last good run"
+
+
 def test_out_of_memory_is_one_line(tmp_path):
     proc = toy_stage(tmp_path, "alloc", "unused")
     assert proc.returncode == 1

@@ -2,10 +2,12 @@
 user error, a full disk, no memory or a signal."""
 
 import argparse
+import contextlib
 import ctypes
 import errno
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -17,6 +19,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
+_OUTPUTS: dict[str, int | None] = {}  # this stage's outputs -> their mtime when it started (None: absent)
 # The outputs of every training stage, and of the data stages that write splits: (option, help) pairs.
 TRAINING_OUTPUTS = (
     ("checkpoint", "output: best checkpoint"),
@@ -27,6 +30,8 @@ TRAINING_OUTPUTS = (
 # training.style) and read back for the live line by pipeline.run.progress (and by the tests).
 EPOCH_LINE = "epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s"
 STEP_LINE = "step %4d/%d  content %.4g  style %.4g  total %.4g"
+# Under torchrun, why a rank stopped when another ended first (pipeline.training.distributed says it too).
+RANKS_END_TOGETHER = "torchrun stops every rank when one ends; its report below says which rank and why"
 SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
 # Faults that are no bug, and their fix. ENOMEM also stands for MemoryError and torch's out-of-memory.
 FIXES = {
@@ -48,7 +53,28 @@ def arguments(doc: str | None, entry: str | None, *files: tuple[str, str]) -> tu
         ap.add_argument(f"--{option}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
+    for option, what in files:
+        if what.startswith("output"):
+            path = getattr(args, option.replace("-", "_"))
+            _OUTPUTS[path] = _stamp(path)
     return args, read_yaml(args.params)
+
+
+def _stamp(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def discard_outputs() -> None:
+    """Remove what a failed run wrote: each declared output (an option whose help says "output")
+    created or changed since the stage started. Under DVC none existed then (DVC removes them
+    first); run by hand, an output this run did not touch stays."""
+    for path, before in _OUTPUTS.items():
+        if (now := _stamp(path)) is not None and now != before:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.remove(path)
 
 
 def verdict(err: BaseException | None) -> tuple[str, int] | None:
@@ -109,7 +135,20 @@ def run(main: Callable[[], None]) -> None:
             threading.Thread(target=_watch, args=(leader,), name="watch-dvc", daemon=True).start()
         main()
     except BaseException as err:
+        if isinstance(err, SystemExit) and not err.code:
+            raise  # a success (a rank that has nothing to do)
+        discard_outputs()
         if (found := verdict(err)) is None:
             raise
-        log.error("%s", found[0])
+        log.error("%s", _of_rank(found[0], isinstance(err, KeyboardInterrupt)))
         raise SystemExit(found[1]) from None
+
+
+def _of_rank(line: str, stopped: bool) -> str:
+    """`line` as one rank of several says it (under torchrun), else as it is."""
+    ranks = int(os.environ.get("WORLD_SIZE", "1"))
+    if ranks == 1:
+        return line
+    if stopped:  # torchrun's agent stops every rank with SIGTERM once one has ended
+        line += f" ({RANKS_END_TOGETHER})"
+    return f"rank {os.environ.get('RANK', '0')} of {ranks}: {line}"
