@@ -12,8 +12,8 @@ from bench.params import BenchParams
 from pipeline.data.augment import Policy, augment_batch
 from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
-from pipeline.training.accelerate import Accelerator
 from pipeline.training.loop import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch
+from pipeline.training.runner import Runner
 
 
 def accuracy_per_second(
@@ -30,13 +30,13 @@ def accuracy_per_second(
     mean, std = channel_stats(splits["train"].inputs)
     p = P.model("mlp")
     start = time.perf_counter()
-    torch.manual_seed(p.seed)
-    acc = Accelerator.for_device(device, P.accelerate, conv=False)
-    model = acc.prepare_model(
+    runner = Runner.local("train.mlp", p.seed, device, P.accelerate)  # seeds, as a stage's runner does
+    model = runner.model(
         build_model(
             "mlp", p, {"input_shape": [1, 28, 28], "classes": [str(i) for i in range(10)], "mean": mean, "std": std}
         )
     )
+    acc = runner.accel
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     policy = Policy.from_params(P.augment["mnist"])
     gen, shuffle = torch.Generator().manual_seed(0), torch.Generator().manual_seed(p.seed)
@@ -51,7 +51,7 @@ def accuracy_per_second(
             shuffle,
             MULTICLASS,
             lambda x: augment_batch(as_float(acc.to_device(x)), policy, gen),
-            autocast=acc.autocast,
+            runner=runner,
         )
         va = evaluate(model, Split(acc.to_device(val_d.inputs), val_d.labels), 1000)
         if va["accuracy"] >= target:

@@ -23,6 +23,7 @@ from bench.params import load  # noqa: E402
 from pipeline.data.augment import Policy  # noqa: E402
 from pipeline.data.store import load_split, read_info  # noqa: E402
 from pipeline.models import predict  # noqa: E402
+from pipeline.training.runner import Runner  # noqa: E402
 from pipeline.training.train import train_model  # noqa: E402
 from pipeline.weights.checkpoint import load_checkpoint  # noqa: E402
 
@@ -58,7 +59,7 @@ def main() -> None:
                     f"{tmp}/m.pt",
                     f"{tmp}/l.csv",
                     f"{tmp}/a.csv",
-                    params.accelerate,
+                    Runner.local(f"train.{name}", seed, p.device, params.accelerate),
                 )
                 secs.append(time.perf_counter() - start)
                 model, _ = load_checkpoint(f"{tmp}/m.pt")

@@ -20,9 +20,9 @@ from pipeline.data.augment import Policy, augment_batch  # noqa: E402
 from pipeline.data.store import Split  # noqa: E402
 from pipeline.models import as_float, build_model  # noqa: E402
 from pipeline.schema.runtime import AccelerateParams  # noqa: E402
-from pipeline.training.accelerate import Accelerator  # noqa: E402
 from pipeline.training.charrnn import run_epoch  # noqa: E402
 from pipeline.training.loop import BINARY, MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch  # noqa: E402
+from pipeline.training.runner import Runner  # noqa: E402
 from pipeline.training.runtime import seed_everything  # noqa: E402
 
 Run = Callable[[int], None]  # runs k steps (or k validation batches)
@@ -77,12 +77,9 @@ def image_job(
     p = type(p).model_validate(p.model_dump() | update)
     seed_everything(p.seed)
     model = build_model(p.arch, p, spec)
-    accel = Accelerator.for_device(
-        device,
-        params.section(raw, "accelerate", AccelerateParams),
-        conv=any(isinstance(m, torch.nn.Conv2d) for m in model.modules()),
-    )
-    accel.prepare_model(model)
+    runner = Runner.local(f"train.{name}", p.seed, device, params.section(raw, "accelerate", AccelerateParams))
+    runner.model(model)
+    accel = runner.accel
     optimizer = OPTIMIZERS[p.optimizer]([t for t in model.parameters() if t.requires_grad], p)
     shuffle, aug_gen, gen = (torch.Generator().manual_seed(s) for s in (p.seed, policy.seed, 0))
     shape, classes = tuple(spec["input_shape"]), len(spec["classes"])
@@ -93,7 +90,7 @@ def image_job(
 
     def train(k: int) -> None:
         data = accel.place(random_split(k * batch, shape, classes, gen))
-        train_one_epoch(model, data, optimizer, batch, shuffle, MULTICLASS, prepare, autocast=accel.autocast)
+        train_one_epoch(model, data, optimizer, batch, shuffle, MULTICLASS, prepare, runner=runner)
 
     def validate(k: int) -> None:
         evaluate(model, accel.place(random_split(k * batch, shape, classes, gen)), batch)

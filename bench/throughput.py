@@ -19,6 +19,7 @@ from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
 from pipeline.training.accelerate import Accelerator
 from pipeline.training.loop import MULTICLASS, OPTIMIZERS, train_one_epoch
+from pipeline.training.runner import Runner
 
 COURSE_BATCH = 20  # the course's MNIST and CIFAR-10 notebooks
 GPU_BATCH = 4096  # on a GPU also a batch that fills it
@@ -62,10 +63,11 @@ def pipeline_step(arch: str, data: Split, batch: int, P: BenchParams, device: to
     """The pipeline's own training step (pipeline.training.loop.train_one_epoch over whole-split tensors
     on the device, augmentation on batches), on chunks of 64 batches."""
     p = P.model(arch).model_copy(update={"batch_size": batch})
-    acc = Accelerator.for_device(device, P.accelerate, conv=arch == "cnn")
-    model = acc.prepare_model(build_model(arch, p, spec_for(tuple(data.inputs.shape))))
+    runner = Runner.local(f"train.{arch}", 0, device, P.accelerate)
+    model = runner.model(build_model(arch, p, spec_for(tuple(data.inputs.shape))))
+    acc = runner.accel
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
-    runner = acc.runner(model)  # torch.compile'd when accelerate.compile is on, as in training
+    trainer = runner.trainer(model)  # torch.compile'd when accelerate.compile is on, as in training
     policy = Policy.from_params(P.augment[SHAPES[arch][0]])
     gen = torch.Generator().manual_seed(0)
     on_device = acc.place(data)
@@ -80,7 +82,7 @@ def pipeline_step(arch: str, data: Split, batch: int, P: BenchParams, device: to
         start = state["at"] % (len(data) - chunk)
         state["at"] += chunk
         part = Split(on_device.inputs[start : start + chunk], on_device.labels[start : start + chunk])
-        train_one_epoch(runner, part, optimizer, batch, shuffle, MULTICLASS, prepare, autocast=acc.autocast)
+        train_one_epoch(trainer, part, optimizer, batch, shuffle, MULTICLASS, prepare, runner=runner)
         return chunk
 
     return step

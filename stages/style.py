@@ -3,7 +3,7 @@
 from pipeline.core import cli, params
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.schema.style import StyleParams
-from pipeline.training.runtime import configure
+from pipeline.training.runner import Runner
 from pipeline.training.style import run_style_transfer
 
 
@@ -18,8 +18,9 @@ def main() -> None:
         ("metrics", "output: final losses (JSON)"),
     )
     p = params.entry(raw, "style", args.name, StyleParams)
-    configure(params.section(raw, "runtime", RuntimeParams), p.device, f"style.{args.name}.device")
-    run_style_transfer(args.name, p, args.photos, args.vgg, args.image, args.curve, args.metrics)
+    runtime = params.section(raw, "runtime", RuntimeParams)
+    with Runner.start(f"style.{args.name}", p.device, p.seed, runtime, ranks=False) as runner:
+        run_style_transfer(args.name, p, args.photos, args.vgg, args.image, args.curve, args.metrics, runner)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from pipeline.core import cli, params
 from pipeline.data.augment import Policy
 from pipeline.data.store import load_split, read_info
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
-from pipeline.training.runtime import configure
+from pipeline.training.runner import Runner
 from pipeline.training.train import train_model
 
 
@@ -20,19 +20,23 @@ def main() -> None:
         *cli.TRAINING_OUTPUTS,
     )
     p = params.entry(raw, "train", args.model)
-    configure(params.section(raw, "runtime", RuntimeParams), p.device, f"train.{args.model}.device")
-    train_model(
-        args.model,
-        p,
-        load_split(args.train),
-        load_split(args.val),
-        read_info(args.stats),
-        Policy.load(args.policy),
-        args.checkpoint,
-        args.loss_curve,
-        args.accuracy_curve,
+    runtime, accelerate = (
+        params.section(raw, "runtime", RuntimeParams),
         params.section(raw, "accelerate", AccelerateParams),
     )
+    with Runner.start(f"train.{args.model}", p.device, p.seed, runtime, accelerate) as runner:
+        train_model(
+            args.model,
+            p,
+            load_split(args.train),
+            load_split(args.val),
+            read_info(args.stats),
+            Policy.load(args.policy),
+            args.checkpoint,
+            args.loss_curve,
+            args.accuracy_curve,
+            runner,
+        )
 
 
 if __name__ == "__main__":

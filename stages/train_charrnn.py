@@ -5,7 +5,7 @@ from pipeline.core.io import read_json
 from pipeline.data.integrity import load_verified
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.training.charrnn import train_charrnn
-from pipeline.training.runtime import configure
+from pipeline.training.runner import Runner
 
 
 def main() -> None:
@@ -13,16 +13,18 @@ def main() -> None:
         __doc__, "model", ("tokens", "encoded corpus"), ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS
     )
     p = params.entry(raw, "charrnn", args.model)
-    configure(params.section(raw, "runtime", RuntimeParams), p.device, f"charrnn.{args.model}.device")
-    train_charrnn(
-        args.model,
-        p,
-        load_verified(args.tokens, "encode_text"),
-        read_json(args.vocab),
-        args.checkpoint,
-        args.loss_curve,
-        args.accuracy_curve,
-    )
+    runtime = params.section(raw, "runtime", RuntimeParams)
+    with Runner.start(f"charrnn.{args.model}", p.device, p.seed, runtime) as runner:
+        train_charrnn(
+            args.model,
+            p,
+            load_verified(args.tokens, "encode_text"),
+            read_json(args.vocab),
+            args.checkpoint,
+            args.loss_curve,
+            args.accuracy_curve,
+            runner,
+        )
 
 
 if __name__ == "__main__":

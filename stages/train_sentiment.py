@@ -4,7 +4,7 @@ from pipeline.core import cli, params
 from pipeline.core.io import read_json
 from pipeline.data.store import load_split
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.runtime import configure
+from pipeline.training.runner import Runner
 from pipeline.training.sentiment import train_sentiment
 
 
@@ -18,17 +18,19 @@ def main() -> None:
         *cli.TRAINING_OUTPUTS,
     )
     p = params.entry(raw, "sentiment", args.model)
-    configure(params.section(raw, "runtime", RuntimeParams), p.device, f"sentiment.{args.model}.device")
-    train_sentiment(
-        args.model,
-        p,
-        load_split(args.train),
-        load_split(args.val),
-        read_json(args.vocab),
-        args.checkpoint,
-        args.loss_curve,
-        args.accuracy_curve,
-    )
+    runtime = params.section(raw, "runtime", RuntimeParams)
+    with Runner.start(f"sentiment.{args.model}", p.device, p.seed, runtime) as runner:
+        train_sentiment(
+            args.model,
+            p,
+            load_split(args.train),
+            load_split(args.val),
+            read_json(args.vocab),
+            args.checkpoint,
+            args.loss_curve,
+            args.accuracy_curve,
+            runner,
+        )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ perceptron by the course's perceptron trick, on a table (restarts: the best of s
 from pipeline.core import cli, params
 from pipeline.data.store import load_split, read_info
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.runtime import configure
+from pipeline.training.runner import Runner
 from pipeline.training.tabular import train_tabular
 
 
@@ -18,17 +18,18 @@ def main() -> None:
         *cli.TRAINING_OUTPUTS,
     )
     p = params.entry(raw, "tabular", args.model)
-    configure(params.section(raw, "runtime", RuntimeParams), "cpu", f"tabular.{args.model}")
-    train_tabular(
-        args.model,
-        p,
-        load_split(args.train),
-        load_split(args.val),
-        read_info(args.stats),
-        args.checkpoint,
-        args.loss_curve,
-        args.accuracy_curve,
-    )
+    runtime = params.section(raw, "runtime", RuntimeParams)
+    with Runner.start(f"tabular.{args.model}", "cpu", p.seed, runtime, ranks=False):  # restarts: seeds of their own
+        train_tabular(
+            args.model,
+            p,
+            load_split(args.train),
+            load_split(args.val),
+            read_info(args.stats),
+            args.checkpoint,
+            args.loss_curve,
+            args.accuracy_curve,
+        )
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ from tests.helpers.store import (  # noqa: F401
     encoded_corpus,
     fetch,
     prepared_store,
+    runner,
     small_train_params,
 )
 from tests.helpers.upstream import (  # noqa: F401
@@ -201,7 +202,7 @@ def trained_mlp(digits_store) -> Path:
     out = digits_store["root"] / "mlp"
     train_model(
         "mlp",
-        small_train_params("mlp", hidden=[64], lr=0.05),
+        (p := small_train_params("mlp", hidden=[64], lr=0.05)),
         load_split(digits_store["train"]),
         load_split(digits_store["val"]),
         read_info(digits_store["stats"]),
@@ -209,7 +210,7 @@ def trained_mlp(digits_store) -> Path:
         out / "model.pt",
         out / "loss.csv",
         out / "accuracy.csv",
-        accelerate(),
+        runner("train.mlp", p),
     )
     return out / "model.pt"
 

@@ -14,6 +14,7 @@ from pipeline.models import build_model
 from pipeline.schema.runtime import AccelerateParams
 from pipeline.training.accelerate import Accelerator
 from pipeline.training.loop import OPTIMIZERS, train_one_epoch
+from pipeline.training.runner import Runner
 from tests.conftest import small_train_params
 
 CPU = torch.device("cpu")
@@ -47,7 +48,8 @@ def test_bf16_autocast_trains_and_keeps_float32_weights():
     p, model = tiny_model()
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
     before = [t.detach().clone() for t in model.parameters()]
-    out = train_one_epoch(model, tiny_data(), optimizer, 32, torch.Generator().manual_seed(0), autocast=acc.autocast)
+    runner = Runner.local("train.m", 0, CPU, AccelerateParams(amp="bf16"))
+    out = train_one_epoch(model, tiny_data(), optimizer, 32, torch.Generator().manual_seed(0), runner=runner)
     assert math.isfinite(out["loss"]) and 0 <= out["accuracy"] <= 1
     assert all(t.dtype == torch.float32 for t in model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))

@@ -131,7 +131,7 @@ def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
     from pipeline.data.augment import Policy
     from pipeline.data.store import load_split, read_info
     from pipeline.training.train import train_model
-    from tests.conftest import accelerate
+    from tests.conftest import runner
 
     with pytest.raises(
         TrainingError,
@@ -140,7 +140,7 @@ def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
     ):
         train_model(
             "m",
-            small_train_params("mlp", lr=1e12, epochs=3),
+            (p := small_train_params("mlp", lr=1e12, epochs=3)),
             load_split(digits_store["train"]),
             load_split(digits_store["val"]),
             read_info(digits_store["stats"]),
@@ -148,7 +148,7 @@ def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
             tmp_path / "model.pt",
             tmp_path / "loss.csv",
             tmp_path / "acc.csv",
-            accelerate(),
+            runner("train.m", p),
         )
     assert not (tmp_path / "model.pt").exists()
 

@@ -11,6 +11,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.style import StyleParams
+from pipeline.training.runner import Runner
 from pipeline.training.style import VGG19_LAYERS, gram, run_style_transfer, vgg_features
 from pipeline.weights.backbone import fetch_backbone
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
@@ -49,6 +50,7 @@ def test_a_short_run_lowers_the_style_loss_and_writes_everything(tmp_path):
         tmp_path / "out.png",
         tmp_path / "curve.csv",
         tmp_path / "m.json",
+        Runner.local("style.s", p.seed),
     )
     rows = (tmp_path / "curve.csv").read_text().splitlines()
     assert rows[0] == "step,content,style,total" and len(rows) == 7
@@ -66,4 +68,5 @@ def test_a_short_run_lowers_the_style_loss_and_writes_everything(tmp_path):
             tmp_path / "o.png",
             tmp_path / "c.csv",
             tmp_path / "m2.json",
+            Runner.local("style.s", p.seed),
         )

@@ -17,7 +17,7 @@ from pipeline.training import train as train_mod
 from pipeline.training.loop import OPTIMIZERS
 from pipeline.training.train import train_model
 from pipeline.weights.checkpoint import load_checkpoint
-from tests.conftest import accelerate, small_train_params
+from tests.conftest import runner, small_train_params
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 
@@ -34,7 +34,7 @@ def run(store, tmp_path, params, policy=NO_AUG, name="m"):
         out / "model.pt",
         out / "loss.csv",
         out / "acc.csv",
-        accelerate(),
+        runner("train.m", params),
     )
     return result, out
 

@@ -24,7 +24,7 @@ from pipeline.schema.transfer import Params as TransferParams
 from pipeline.training.transfer import train_transfer
 from pipeline.weights.backbone import fetch_backbone
 from pipeline.weights.checkpoint import load_checkpoint
-from tests.conftest import ROOT, accelerate, fetch, image_folder_files, write_zip
+from tests.conftest import ROOT, fetch, image_folder_files, runner, write_zip
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 PARITY = {
@@ -59,7 +59,7 @@ def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
         tmp_path / "m.pt",
         tmp_path / "l.csv",
         tmp_path / "a.csv",
-        accelerate(),
+        runner("transfer.t", p),
     )
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["classes"] == ["even", "odd"] and ckpt["spec"]["backbone"]["model"] == "mlp"
@@ -81,7 +81,7 @@ def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.label_map: must map every class .* missing \['9'\]"):
         train_transfer(
             "t",
-            transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)}),
+            (p := transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)})),
             trained_mlp,
             load_split(digits_store["train"]),
             load_split(digits_store["val"]),
@@ -90,7 +90,7 @@ def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
             tmp_path / "m.pt",
             tmp_path / "l",
             tmp_path / "a",
-            accelerate(),
+            runner("transfer.t", p),
         )
 
 
@@ -100,13 +100,13 @@ def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, t
 
     seen = {}
 
-    def stop_before_training(name, key, model, *args, **kwargs):
+    def stop_before_training(name, model, *args, **kwargs):
         seen.update({k: v.clone() for k, v in model.body.features.state_dict().items()})
 
     monkeypatch.setattr(pipeline.training.transfer, "fit_images", stop_before_training)
     train_transfer(
         "t",
-        transfer_params(backbone="mlp", label_map=PARITY, freeze=False),
+        (p := transfer_params(backbone="mlp", label_map=PARITY, freeze=False)),
         trained_mlp,
         load_split(digits_store["train"]),
         load_split(digits_store["val"]),
@@ -115,7 +115,7 @@ def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, t
         tmp_path / "m.pt",
         tmp_path / "l",
         tmp_path / "a",
-        accelerate(),
+        runner("transfer.t", p),
     )
     body = load_checkpoint(trained_mlp)[0].body
     expected = torch.nn.Sequential(*list(body)[:-1]).state_dict()  # every layer but the replaced last one
@@ -226,7 +226,7 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
         tmp_path / "m.pt",
         tmp_path / "l.csv",
         tmp_path / "a.csv",
-        accelerate(),
+        runner("transfer.t", p),
     )
     _, ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt["spec"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the backbone's ImageNet normalization
@@ -238,7 +238,7 @@ def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, t
     with pytest.raises(ConfigError, match=r"transfer.t.dataset: 'cat_dog' images are \[3, 32, 32\] but backbone 'mlp'"):
         train_transfer(
             "t",
-            transfer_params(backbone="mlp", label_map=None),
+            (p := transfer_params(backbone="mlp", label_map=None)),
             trained_mlp,
             load_split(cat_dog_store["train"]),
             load_split(cat_dog_store["val"]),
@@ -247,7 +247,7 @@ def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, t
             tmp_path / "m.pt",
             tmp_path / "l",
             tmp_path / "a",
-            accelerate(),
+            runner("transfer.t", p),
         )
 
 

@@ -23,7 +23,7 @@ from pipeline.inspection.visualize import (
 )
 from pipeline.models import build_model
 from pipeline.weights.checkpoint import load_checkpoint, save_checkpoint
-from tests.conftest import accelerate, png, small_train_params
+from tests.conftest import png, runner, small_train_params
 from tests.helpers.stages import run_stage
 
 CHANNELS = [4, 8]
@@ -38,7 +38,7 @@ def tiny_cnn(digits_store):
     out = digits_store["root"] / "visualize_cnn"
     train_model(
         "cnn",
-        small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64),
+        (p := small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64)),
         load_split(digits_store["train"]),
         load_split(digits_store["val"]),
         read_info(digits_store["stats"]),
@@ -46,7 +46,7 @@ def tiny_cnn(digits_store):
         out / "model.pt",
         out / "loss.csv",
         out / "accuracy.csv",
-        accelerate(),
+        runner("train.cnn", p),
     )
     return out / "model.pt"
 

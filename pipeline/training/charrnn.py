@@ -2,13 +2,18 @@
 
 Batches as in the course: the text is cut into `batch_size` long rows and walked through in
 windows of `seq_length`, the hidden state carried from one window to the next (detached);
-gradients are clipped; the validation loss is measured on the held-out tail of the text."""
+gradients are clipped; the validation loss is measured on the held-out tail of the text.
+
+Under torchrun the rows are dealt out, not the windows: each rank takes an equal block of
+`batch_size / ranks` consecutive rows and walks all of its windows in order, so its hidden state
+stays continuous along its own rows, and DDP averages the gradients, which makes each step the
+mean over all `batch_size` rows, as in one process (`batch_size` must divide by the ranks)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -22,17 +27,22 @@ from pipeline.models.charrnn import CharRNN, top_k_choice
 from pipeline.schema.charrnn import Params as CharRNNParams
 from pipeline.schema.charrnn import Sampling, prime_problem
 from pipeline.training.loop import OPTIMIZERS, TrainResult, checkpoint_saver, fit
-from pipeline.training.runtime import resolve_device, seed_everything
 from pipeline.weights.checkpoint import load_checkpoint
+
+if TYPE_CHECKING:  # passed in by the stage, never built here
+    from pipeline.training.runner import Runner
 
 log = logging.getLogger(__name__)
 
 
-def batches(codes: torch.Tensor, batch_size: int, seq_length: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(x, y) windows of (batch_size, seq_length); y is x shifted by one character."""
+def batches(
+    codes: torch.Tensor, batch_size: int, seq_length: int, rows: slice = slice(None)
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(x, y) windows of (batch_size, seq_length); y is x shifted by one character. `rows`: only
+    those rows of every window (a rank's block)."""
     per_row = (len(codes) - 1) // batch_size // seq_length * seq_length
-    rows_x = codes[: batch_size * per_row].view(batch_size, per_row)
-    rows_y = codes[1 : batch_size * per_row + 1].view(batch_size, per_row)
+    rows_x = codes[: batch_size * per_row].view(batch_size, per_row)[rows]
+    rows_y = codes[1 : batch_size * per_row + 1].view(batch_size, per_row)[rows]
     for start in range(0, per_row, seq_length):
         yield rows_x[:, start : start + seq_length], rows_y[:, start : start + seq_length]
 
@@ -45,16 +55,27 @@ def _check_length(codes: torch.Tensor, p: CharRNNParams, split: str, key: str) -
         )
 
 
-def run_epoch(model: CharRNN, codes: torch.Tensor, p: CharRNNParams, optimizer: torch.optim.Optimizer | None) -> dict:
-    """Train (with an optimizer) or measure (without) over one pass of `codes`."""
+def run_epoch(
+    model: CharRNN,
+    codes: torch.Tensor,
+    p: CharRNNParams,
+    optimizer: torch.optim.Optimizer | None,
+    runner: Runner | None = None,
+    trainer: nn.Module | None = None,
+) -> dict:
+    """Train (with an optimizer) or measure (without) over one pass of `codes`. With a `runner`,
+    this rank's block of rows through `trainer` (its DDP wrapper of `model`), the figures summed
+    over every rank; without, all rows through `model`."""
     model.train(optimizer is not None)
-    h, c = model.init_state(p.batch_size, codes.device)
+    rows = runner.rows(p.batch_size, f"{runner.key}.batch_size") if runner else slice(None)
+    step = trainer or model
+    h, c = model.init_state(len(range(p.batch_size)[rows]), codes.device)
     loss_sum = torch.zeros((), device=codes.device)
     correct = torch.zeros((), dtype=torch.int64, device=codes.device)
-    count = 0
+    count = torch.zeros((), dtype=torch.int64, device=codes.device)
     with torch.set_grad_enabled(optimizer is not None):
-        for x, y in batches(codes, p.batch_size, p.seq_length):
-            logits, h, c = model(x, h.detach(), c.detach())
+        for x, y in batches(codes, p.batch_size, p.seq_length, rows):
+            logits, h, c = step(x, h.detach(), c.detach())
             loss = F.cross_entropy(logits.reshape(-1, model.vocab_size), y.reshape(-1))
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
@@ -64,7 +85,9 @@ def run_epoch(model: CharRNN, codes: torch.Tensor, p: CharRNNParams, optimizer: 
             loss_sum += loss.detach() * y.numel()
             correct += (logits.detach().argmax(-1) == y).sum()
             count += y.numel()
-    return {"loss": loss_sum.item() / count, "accuracy": correct.item() / count}
+    if runner is not None:
+        loss_sum, correct, count = (runner.all_sum(t) for t in (loss_sum, correct, count))
+    return {"loss": loss_sum.item() / count.item(), "accuracy": correct.item() / count.item()}
 
 
 def train_charrnn(
@@ -75,16 +98,19 @@ def train_charrnn(
     checkpoint: str | Path,
     loss_csv: str | Path,
     accuracy_csv: str | Path,
+    runner: Runner,
 ) -> TrainResult:
-    """Train char-RNN entry `name` on the encoded corpus; write the checkpoint (best validation loss) and curves."""
-    seed_everything(p.seed)
-    device = resolve_device(p.device, f"charrnn.{name}.device")
+    """Train char-RNN entry `name` on the encoded corpus, as `runner` says; write the checkpoint
+    (best validation loss) and curves."""
+    device = runner.device
     train, val = tokens["train"].long().to(device), tokens["val"].long().to(device)
     _check_length(train, p, "training", f"charrnn.{name}")
     _check_length(val, p, "validation", f"charrnn.{name}")
     spec = {"chars": vocab["chars"]}
-    model = build_model("charrnn", p, spec).to(device)
+    runner.rows(p.batch_size, f"{runner.key}.batch_size")  # rows that do not divide: fail before training
+    model = runner.model(build_model("charrnn", p, spec))
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    trainer = runner.trainer(model)
     meta = {
         "model": name,
         "family": "charrnn",
@@ -95,27 +121,29 @@ def train_charrnn(
         "text_md5": vocab["text_md5"],
     }
     log.info(
-        "%s (%s) on %s: %s training / %s validation characters, vocabulary %d, device %s",
+        "%s (%s) on %s: %s training / %s validation characters, vocabulary %d, %s",
         name,
         p.cell,
         vocab["dataset"],
         f"{len(train):,}",
         f"{len(val):,}",
         len(vocab["chars"]),
-        device,
+        runner.describe(),
     )
-
-    return fit(
+    result = fit(
         name,
-        f"charrnn.{name}",
+        runner.key,
         p.epochs,
         p.patience,
-        lambda: run_epoch(model, train, p, optimizer),
+        lambda: run_epoch(model, train, p, optimizer, runner, trainer),
         lambda: run_epoch(model, val, p, None),
         checkpoint_saver(checkpoint, model, optimizer, meta),
         loss_csv,
         accuracy_csv,
+        runner.world,
     )
+    runner.finish(model)
+    return result
 
 
 @torch.no_grad()

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline.core.errors import TrainingError
+from pipeline.core.cli import RANKS_END_TOGETHER
+from pipeline.core.errors import ConfigError, TrainingError
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,25 @@ def leave(world: World) -> None:
 
 @contextlib.contextmanager
 def joined(device: torch.device) -> Iterator[World]:
-    """`join` for the length of a `with` block, then `leave`, also when training fails."""
+    """`join` for the length of a `with` block, then `leave`, also when training fails. A collective
+    that fails because another rank is gone (killed, or failed itself) becomes a TrainingError."""
     world = join(device)
     try:
         yield world
+    except RuntimeError as err:
+        if not (world.active and _lost_a_rank(err)):
+            raise
+        first = str(err).strip().splitlines()[0].rpartition("] ")[2][:120]
+        raise TrainingError(f"lost contact with another rank ({first}); {RANKS_END_TOGETHER}") from err
     finally:
         leave(world)
+
+
+def _lost_a_rank(err: RuntimeError) -> bool:
+    """Whether `err` is a collective's failure (gloo's or NCCL's, or torch.distributed's own)."""
+    import torch.distributed as dist
+
+    return isinstance(err, getattr(dist, "DistError", ())) or any(w in str(err) for w in ("gloo", "NCCL", "Connection"))
 
 
 def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
@@ -93,15 +107,27 @@ def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
     return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
-def shard(order: torch.Tensor, world: World) -> torch.Tensor:
-    """This rank's share of an epoch's order, as DistributedSampler does it: padded by wrapping
-    around to a multiple of the world size, then every size-th index, so that all ranks take the
-    same number of steps (DDP needs every rank in every gradient exchange)."""
+def shard(order: torch.Tensor, world: World, batch_size: int, key: str) -> torch.Tensor:
+    """This rank's share of an epoch's order, taken in steps of batch_size / ranks: the order is
+    padded by wrapping around to a multiple of the world size (as DistributedSampler does), cut
+    into the global batches of one process, and each batch into one equal slice per rank. So step k
+    of all ranks together is batch k of one process, and DDP's averaged gradient is that batch's
+    mean gradient: one process's steps, with only the random draws (dropout, augmentation) and the
+    order of float sums changed. `batch_size` (params key `key`) must divide by the ranks."""
     if not world.active:
         return order
+    if batch_size % world.size:
+        raise ConfigError(
+            f"{key}: {batch_size} does not split evenly over {world.size} ranks; make it a multiple of {world.size}"
+        )
     total = -(-len(order) // world.size) * world.size
     padded = torch.cat([order, order[: total - len(order)]]) if total > len(order) else order
-    return padded[world.rank :: world.size]
+    parts = []
+    for start in range(0, total, batch_size):
+        batch = padded[start : start + batch_size]
+        size = len(batch) // world.size
+        parts.append(batch[world.rank * size : (world.rank + 1) * size])
+    return torch.cat(parts)
 
 
 def all_sum(t: torch.Tensor, world: World) -> torch.Tensor:

@@ -15,7 +15,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,9 @@ from pipeline.core.io import write_csv
 from pipeline.data.store import Split
 from pipeline.models import as_float, predict
 from pipeline.training.distributed import SINGLE, World, all_sum, shard
+
+if TYPE_CHECKING:  # passed in by the family, never built here
+    from pipeline.training.runner import Runner
 from pipeline.weights.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -60,18 +63,21 @@ def train_one_epoch(
     objective: Objective = MULTICLASS,
     prepare: Callable[[torch.Tensor], torch.Tensor] = as_float,
     clip: float | None = None,
-    world: World = SINGLE,
-    autocast: torch.dtype | None = None,
+    runner: Runner | None = None,
 ) -> dict:
     """One pass over `data` in a seeded random order; returns mean loss and accuracy.
 
-    Under torchrun each rank takes its shard of the order (the same on every rank: same seed) in
-    batches of batch_size / ranks, so the global batch is `batch_size`. Inputs may stay in host
-    memory (`prepare` then moves each batch); labels are on the training device. `autocast`: the
-    dtype of the forward pass and loss (bf16 on a GPU), None for float32."""
+    With a `runner` (pipeline.training.runner): under torchrun each rank takes its shard of the
+    order (the same on every rank: same seed) in batches of batch_size / ranks, so the global batch
+    is `batch_size`; the forward pass and loss in the runner's autocast dtype (bf16 on a GPU), else
+    float32. Inputs may stay in host memory (`prepare` then moves each batch); labels are on the
+    training device."""
     model.train()
     device = data.labels.device
-    order = shard(torch.randperm(len(data), generator=shuffle), world)
+    world, autocast = (runner.world, runner.autocast) if runner else (SINGLE, None)
+    order = torch.randperm(len(data), generator=shuffle)
+    if runner:
+        order = shard(order, world, batch_size, f"{runner.key}.batch_size")
     step = max(1, batch_size // world.size)
     host_order, order = order.to(data.inputs.device), order.to(device)
     precision = torch.autocast(device.type, dtype=autocast) if autocast else contextlib.nullcontext()

@@ -1,10 +1,12 @@
 """Training the sentiment RNN (LSTM, GRU or vanilla RNN: `cell`): the shared minibatch loop with
-the binary log-loss and gradient clipping, as in the course."""
+the binary log-loss and gradient clipping, as in the course; under torchrun each rank trains on its
+shard of every epoch's reviews (pipeline.training.runner)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -12,7 +14,9 @@ from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.schema.sentiment import Params as SentimentParams
 from pipeline.training.loop import BINARY, OPTIMIZERS, TrainResult, checkpoint_saver, evaluate, fit, train_one_epoch
-from pipeline.training.runtime import resolve_device, seed_everything
+
+if TYPE_CHECKING:  # passed in by the stage, never built here
+    from pipeline.training.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +30,10 @@ def train_sentiment(
     checkpoint: str | Path,
     loss_csv: str | Path,
     accuracy_csv: str | Path,
+    runner: Runner,
 ) -> TrainResult:
-    """Train sentiment entry `name` on the encoded reviews; write the checkpoint (best validation loss) and curves."""
-    seed_everything(p.seed)
-    device = resolve_device(p.device, f"sentiment.{name}.device")
+    """Train sentiment entry `name` on the encoded reviews, as `runner` says; write the checkpoint
+    (best validation loss) and curves."""
     spec = {
         "vocab_size": len(vocab["words"]) + 2,
         "seq_length": vocab["seq_length"],
@@ -37,8 +41,10 @@ def train_sentiment(
         "binary": True,
         "probabilistic": True,
     }
-    model = build_model("sentiment", p, spec).to(device)
+    model = runner.model(build_model("sentiment", p, spec))
     optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    trainer = runner.trainer(model)
+    device = runner.device
     train_d = Split(train.inputs.to(device), train.labels.to(device))
     val_d = Split(val.inputs.to(device), val.labels.to(device))
     shuffle = torch.Generator().manual_seed(p.seed)
@@ -53,24 +59,26 @@ def train_sentiment(
         "metrics_extra": {"synthetic_data": int(vocab["synthetic"])},
     }
     log.info(
-        "%s (%s) on %s: %d train / %d val reviews, vocabulary %d, device %s",
+        "%s (%s) on %s: %d train / %d val reviews, vocabulary %d, %s",
         name,
         p.cell,
         vocab["dataset"],
         len(train),
         len(val),
         spec["vocab_size"],
-        device,
+        runner.describe(),
     )
-
-    return fit(
+    result = fit(
         name,
-        f"sentiment.{name}",
+        runner.key,
         p.epochs,
         p.patience,
-        lambda: train_one_epoch(model, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip),
+        lambda: train_one_epoch(trainer, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip, runner=runner),
         lambda: evaluate(model, val_d, p.batch_size, BINARY),
         checkpoint_saver(checkpoint, model, optimizer, meta),
         loss_csv,
         accuracy_csv,
+        runner.world,
     )
+    runner.finish(model)
+    return result

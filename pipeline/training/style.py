@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,8 +21,10 @@ from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import write_csv, write_json, write_png
 from pipeline.models._torchvision import IMAGENET_MEAN, IMAGENET_STD
 from pipeline.schema.style import StyleParams
-from pipeline.training.runtime import resolve_device, seed_everything
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
+
+if TYPE_CHECKING:  # passed in by the stage, never built here
+    from pipeline.training.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +111,12 @@ def run_style_transfer(
     image_png: str | Path,
     curve_csv: str | Path,
     metrics_json: str | Path,
+    runner: Runner,
 ) -> dict:
-    """Style entry `name`: the content photo in the style photo's style; write the image, the loss curve, then the
-    metrics (returned). A `vgg_file` that is not a VGG19 backbone file: ConfigError."""
-    seed_everything(p.seed)
-    device = resolve_device(p.device, f"style.{name}.device")
+    """Style entry `name`: the content photo in the style photo's style, on `runner`'s device (one
+    process); write the image, the loss curve, then the metrics (returned). A `vgg_file` that is not
+    a VGG19 backbone file: ConfigError."""
+    device = runner.device
     desc = read_backbone(vgg_file)
     if desc is None or desc["arch"] != "vgg19":
         raise ConfigError(

@@ -4,6 +4,7 @@ same loop as every image classifier (pipeline.training.train)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -13,21 +14,24 @@ from pipeline.data.augment import Policy
 from pipeline.data.store import DatasetInfo, Split, relabel
 from pipeline.models import build_model
 from pipeline.models._torchvision import torchvision_features
-from pipeline.schema.runtime import AccelerateParams
 from pipeline.schema.transfer import Params as TransferParams
 from pipeline.training.loop import TrainResult
-from pipeline.training.runtime import resolve_device, seed_everything
 from pipeline.training.train import fit_images, image_meta
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 from pipeline.weights.checkpoint import load_checkpoint
 
+if TYPE_CHECKING:  # passed in by the stage, never built here
+    from pipeline.training.runner import Runner
+
 
 def describe(backbone: str | Path) -> dict:
-    """What the backbone file holds, enough to rebuild its architecture (without weights)."""
+    """What the backbone file holds, enough to rebuild its architecture (without weights). Reading a
+    checkpoint builds its model: that draws no random numbers from the global generators."""
     data = read_backbone(backbone)
     if data is not None:
         return {"source": "torchvision", "arch": data["arch"], "weights": data["weights"]}
-    _, ckpt = load_checkpoint(backbone)
+    with torch.random.fork_rng(devices=[]):
+        _, ckpt = load_checkpoint(backbone)
     return {
         "source": "pipeline",
         "model": ckpt["model"],
@@ -59,13 +63,11 @@ def train_transfer(
     checkpoint: str | Path,
     loss_csv: str | Path,
     accuracy_csv: str | Path,
-    accelerate: AccelerateParams,
+    runner: Runner,
 ) -> TrainResult:
-    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop
-    (in this process, or as one rank under torchrun). Data whose shape or channels do not suit the backbone: ConfigError."""
-    desc = describe(backbone)  # (before seeding: reading a checkpoint builds a model)
-    seed_everything(p.seed)
-    device = resolve_device(p.device, f"transfer.{name}.device")
+    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop,
+    as `runner` says. Data whose shape or channels do not suit the backbone: ConfigError."""
+    desc = describe(backbone)
     if desc["source"] == "pipeline" and desc["spec"]["input_shape"] != info.shape:
         raise ConfigError(
             f"transfer.{name}.dataset: {info.dataset!r} images are {info.shape} but backbone "
@@ -89,4 +91,4 @@ def train_transfer(
     }
     meta = image_meta(name, "transfer", p, spec, info, policy)
     outputs = (checkpoint, loss_csv, accuracy_csv)
-    return fit_images(name, f"transfer.{name}", model, p, (train, val), policy, device, meta, outputs, accelerate)
+    return fit_images(name, model, p, (train, val), policy, meta, outputs, runner)

@@ -68,3 +68,11 @@ def accelerate(**overrides):
     from pipeline.schema.runtime import AccelerateParams
 
     return AccelerateParams.model_validate(RUNTIME | overrides)
+
+
+def runner(key: str, p, **overrides):
+    """A one-process runner for params entry `key` (`p`: its params), seeded from `p.seed`, as a
+    stage's would be (the accelerate section from params.yaml, with `overrides`)."""
+    from pipeline.training.runner import Runner
+
+    return Runner.local(key, p.seed, getattr(p, "device", "cpu"), accelerate(**overrides))
