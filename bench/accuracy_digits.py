@@ -23,8 +23,9 @@ from bench.params import load  # noqa: E402
 from pipeline.data.augment import Policy  # noqa: E402
 from pipeline.data.store import load_split, read_info  # noqa: E402
 from pipeline.models import predict  # noqa: E402
+from pipeline.training.loop import Outputs  # noqa: E402
 from pipeline.training.runner import Runner  # noqa: E402
-from pipeline.training.train import train_model  # noqa: E402
+from pipeline.training.train import ImageData, train_model  # noqa: E402
 from pipeline.weights.checkpoint import load_checkpoint  # noqa: E402
 
 
@@ -52,13 +53,8 @@ def main() -> None:
                 train_model(
                     name,
                     p,
-                    train,
-                    val,
-                    info,
-                    Policy.from_params(params.augment["digits"]),
-                    f"{tmp}/m.pt",
-                    f"{tmp}/l.csv",
-                    f"{tmp}/a.csv",
+                    ImageData(train, val, info, Policy.from_params(params.augment["digits"])),
+                    Outputs(f"{tmp}/m.pt", f"{tmp}/l.csv", f"{tmp}/a.csv"),
                     Runner.local(f"train.{name}", seed, p.device, params.accelerate),
                 )
                 secs.append(time.perf_counter() - start)

@@ -26,6 +26,7 @@ sys.path.insert(0, ".")
 import torch
 from bench.params import load
 from pipeline.training.runtime import configure
+from pipeline.training.loop import Outputs
 from pipeline.training.runner import Runner
 from pipeline.schema.runtime import RuntimeParams
 threads, setting, family = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -41,26 +42,27 @@ from pipeline.data.store import load_split, read_info
 import torch._dynamo  # imported by the first optimizer step anyway (seconds); kept out of the timing
 start = time.perf_counter()
 with tempfile.TemporaryDirectory() as t:
-    out = (f"{t}/m.pt", f"{t}/l.csv", f"{t}/a.csv")
+    out = Outputs.under(t)
     if family in ("mlp", "cnn"):
         from pipeline.data.augment import Policy
-        from pipeline.training.train import train_model
+        from pipeline.training.train import ImageData, train_model
         d = "data/processed/digits/"
-        train_model(family, P.train[family].model_copy(update={"epochs": 3, "patience": 9}), load_split(d + "train.pt"),
-                    load_split(d + "val.pt"), read_info(d + "stats.json"), Policy.from_params(P.augment["digits"]), *out,
+        train_model(family, P.train[family].model_copy(update={"epochs": 3, "patience": 9}),
+                    ImageData(load_split(d + "train.pt"), load_split(d + "val.pt"), read_info(d + "stats.json"),
+                              Policy.from_params(P.augment["digits"])), out,
                     Runner.local(family, P.train[family].seed, "cpu", P.accelerate))
     elif family == "charrnn":
         from pipeline.training.charrnn import train_charrnn
         tok = load_torch("data/processed/pydoc/tokens.pt")
         train_charrnn("c", P.charrnn["charrnn"].model_copy(update={"epochs": 1}), tok,
-                      read_json("data/processed/pydoc/vocab.json"), *out, Runner.local("c", P.charrnn["charrnn"].seed))
+                      read_json("data/processed/pydoc/vocab.json"), out, Runner.local("c", P.charrnn["charrnn"].seed))
     else:
         from pipeline.training.sentiment import train_sentiment
         d = "data/processed/synthetic_reviews/"
         train_sentiment("s", P.sentiment["sentiment"].model_copy(update={"epochs": 2}), load_split(d + "train.pt"),
-                        load_split(d + "val.pt"), read_json(d + "vocab.json"), *out,
+                        load_split(d + "val.pt"), read_json(d + "vocab.json"), out,
                         Runner.local("s", P.sentiment["sentiment"].seed))
-    state = load_torch(out[0])["model_state"]
+    state = load_torch(out.checkpoint)["model_state"]
     digest = hashlib.md5(b"".join(v.numpy().tobytes() for v in state.values())).hexdigest()
 print(f"{time.perf_counter() - start:.2f} {digest}")
 """

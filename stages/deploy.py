@@ -4,20 +4,12 @@ accuracy of each and the largest |difference| of their outputs (metrics)."""
 
 from pipeline.core import cli, params
 from pipeline.data.store import load_split
-from pipeline.deployment.deploy import check_classifier
+from pipeline.deployment.deploy import CHECKED, RUN_BY, check_classifier
 from pipeline.schema.export import ExportParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(
-        __doc__,
-        "model",
-        ("checkpoint", "trained checkpoint (the eager model)"),
-        ("export", "export folder (model.ts, model.onnx)"),
-        ("test", "test split"),
-        ("program", "the C++ program (stage build_cpp)"),
-        ("metrics", "output: metrics (JSON)"),
-    )
+    args, raw = cli.arguments(__doc__, "model", *CHECKED, ("test", "test split"), *RUN_BY)
     cfg = params.section(raw, "export", ExportParams)
     check_classifier(
         args.checkpoint, args.export, load_split(args.test), args.program, cfg.atol, cfg.batch_size, args.metrics

@@ -4,21 +4,14 @@ Runtime, against the eager model and Python's sampling."""
 
 from pipeline.core import cli, params
 from pipeline.data.integrity import load_verified
+from pipeline.deployment.deploy import CHECKED, RUN_BY
 from pipeline.deployment.deploy_charrnn import check_charrnn
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.export import ExportParams
 
 
 def main() -> None:
-    args, raw = cli.arguments(
-        __doc__,
-        "model",
-        ("checkpoint", "trained checkpoint (the eager model)"),
-        ("export", "export folder (model.ts, model.onnx)"),
-        ("tokens", "encoded corpus"),
-        ("program", "the C++ program (stage build_cpp)"),
-        ("metrics", "output: metrics (JSON)"),
-    )
+    args, raw = cli.arguments(__doc__, "model", *CHECKED, ("tokens", "encoded corpus"), *RUN_BY)
     sampling = params.entry(raw, "sample", args.model, Sampling)
     check_charrnn(
         args.checkpoint,

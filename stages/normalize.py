@@ -2,27 +2,17 @@
 training split's per-channel mean and std."""
 
 from pipeline.core import cli, params
-from pipeline.data.facts import read_facts
+from pipeline.data.facts import DOWNLOADED, SPLIT_OUTPUTS, read_facts, split_outputs
 from pipeline.data.normalize import normalize_dataset
 from pipeline.schema.normalize import NormalizeParams
 
 
 def main() -> None:
     args, raw = cli.arguments(
-        __doc__,
-        "dataset",
-        ("raw", "folder of upstream files (download stage)"),
-        ("facts", "what the download stage recorded about them (JSON)"),
-        *cli.SPLIT_OUTPUTS,
-        ("stats", "output: class names, shape, mean and std (JSON)"),
+        __doc__, "dataset", *DOWNLOADED, *SPLIT_OUTPUTS, ("stats", "output: class names, shape, mean and std (JSON)")
     )
-    normalize_dataset(
-        read_facts(args.facts),
-        args.raw,
-        params.entry(raw, "normalize", args.dataset, NormalizeParams),
-        {"train": args.train, "val": args.val, "test": args.test},
-        args.stats,
-    )
+    facts, p = read_facts(args.facts), params.entry(raw, "normalize", args.dataset, NormalizeParams)
+    normalize_dataset(facts, args.raw, p, split_outputs(args), args.stats)
 
 
 if __name__ == "__main__":

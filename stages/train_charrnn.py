@@ -5,6 +5,7 @@ from pipeline.core.io import read_json
 from pipeline.data.integrity import load_verified
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.training.charrnn import train_charrnn
+from pipeline.training.loop import Outputs
 from pipeline.training.runner import Runner
 
 
@@ -20,9 +21,7 @@ def main() -> None:
             p,
             load_verified(args.tokens, "encode_text"),
             read_json(args.vocab),
-            args.checkpoint,
-            args.loss_curve,
-            args.accuracy_curve,
+            Outputs.of(args),
             runner,
         )
 

@@ -4,19 +4,13 @@ from pipeline.core import cli, params
 from pipeline.core.io import read_json
 from pipeline.data.store import load_split
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.loop import SPLIT_INPUTS, Outputs
 from pipeline.training.runner import Runner
 from pipeline.training.sentiment import train_sentiment
 
 
 def main() -> None:
-    args, raw = cli.arguments(
-        __doc__,
-        "model",
-        ("train", "training split"),
-        ("val", "validation split"),
-        ("vocab", "vocabulary JSON"),
-        *cli.TRAINING_OUTPUTS,
-    )
+    args, raw = cli.arguments(__doc__, "model", *SPLIT_INPUTS, ("vocab", "vocabulary JSON"), *cli.TRAINING_OUTPUTS)
     p = params.entry(raw, "sentiment", args.model)
     runtime = params.section(raw, "runtime", RuntimeParams)
     with Runner.start(f"sentiment.{args.model}", p.device, p.seed, runtime) as runner:
@@ -26,9 +20,7 @@ def main() -> None:
             load_split(args.train),
             load_split(args.val),
             read_json(args.vocab),
-            args.checkpoint,
-            args.loss_curve,
-            args.accuracy_curve,
+            Outputs.of(args),
             runner,
         )
 

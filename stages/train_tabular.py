@@ -4,19 +4,13 @@ perceptron by the course's perceptron trick, on a table (restarts: the best of s
 from pipeline.core import cli, params
 from pipeline.data.store import load_split, read_info
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.loop import SPLIT_INPUTS
 from pipeline.training.runner import Runner
 from pipeline.training.tabular import train_tabular
 
 
 def main() -> None:
-    args, raw = cli.arguments(
-        __doc__,
-        "model",
-        ("train", "training split"),
-        ("val", "validation split"),
-        ("stats", "dataset stats JSON"),
-        *cli.TRAINING_OUTPUTS,
-    )
+    args, raw = cli.arguments(__doc__, "model", *SPLIT_INPUTS, ("stats", "dataset stats JSON"), *cli.TRAINING_OUTPUTS)
     p = params.entry(raw, "tabular", args.model)
     runtime = params.section(raw, "runtime", RuntimeParams)
     with Runner.start(f"tabular.{args.model}", "cpu", p.seed, runtime, ranks=False):  # restarts: seeds of their own

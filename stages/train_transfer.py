@@ -1,10 +1,10 @@
 """Stage train_transfer@<model>: a new head on a backbone (a trained model's or torchvision's)."""
 
 from pipeline.core import cli, params
-from pipeline.data.augment import Policy
-from pipeline.data.store import load_split, read_info
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
+from pipeline.training.loop import Outputs
 from pipeline.training.runner import Runner
+from pipeline.training.train import IMAGE_INPUTS, ImageData
 from pipeline.training.transfer import train_transfer
 
 
@@ -13,10 +13,7 @@ def main() -> None:
         __doc__,
         "model",
         ("backbone", "backbone file (a checkpoint or backbone stage output)"),
-        ("train", "training split"),
-        ("val", "validation split"),
-        ("stats", "dataset stats JSON"),
-        ("policy", "augmentation policy JSON"),
+        *IMAGE_INPUTS,
         *cli.TRAINING_OUTPUTS,
     )
     p = params.entry(raw, "transfer", args.model)
@@ -25,19 +22,7 @@ def main() -> None:
         params.section(raw, "accelerate", AccelerateParams),
     )
     with Runner.start(f"transfer.{args.model}", p.device, p.seed, runtime, accelerate) as runner:
-        train_transfer(
-            args.model,
-            p,
-            args.backbone,
-            load_split(args.train),
-            load_split(args.val),
-            read_info(args.stats),
-            Policy.load(args.policy),
-            args.checkpoint,
-            args.loss_curve,
-            args.accuracy_curve,
-            runner,
-        )
+        train_transfer(args.model, p, args.backbone, ImageData.of(args), Outputs.of(args), runner)
 
 
 if __name__ == "__main__":

@@ -197,19 +197,20 @@ def trained_mlp(digits_store) -> Path:
     """A checkpoint of a small MLP trained for 3 epochs on the real digits."""
     from pipeline.data.augment import Policy
     from pipeline.data.store import load_split, read_info
-    from pipeline.training.train import train_model
+    from pipeline.training.loop import Outputs
+    from pipeline.training.train import ImageData, train_model
 
     out = digits_store["root"] / "mlp"
     train_model(
         "mlp",
         (p := small_train_params("mlp", hidden=[64], lr=0.05)),
-        load_split(digits_store["train"]),
-        load_split(digits_store["val"]),
-        read_info(digits_store["stats"]),
-        Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0),
-        out / "model.pt",
-        out / "loss.csv",
-        out / "accuracy.csv",
+        ImageData(
+            load_split(digits_store["train"]),
+            load_split(digits_store["val"]),
+            read_info(digits_store["stats"]),
+            Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0),
+        ),
+        Outputs(out / "model.pt", out / "loss.csv", out / "accuracy.csv"),
         runner("train.mlp", p),
     )
     return out / "model.pt"

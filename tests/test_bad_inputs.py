@@ -18,6 +18,7 @@ from pipeline.core.errors import DataError, TrainingError
 from pipeline.core.io import load_torch, save_torch
 from pipeline.data.integrity import verify_zip
 from pipeline.data.sources import facts, read_source
+from pipeline.training.loop import Outputs
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, make_idx_dataset, small_train_params
 from tests.helpers.stages import one_error_line, run_stage
@@ -130,7 +131,7 @@ def test_checkpoint_with_nan_weights_is_refused_on_load(trained_mlp, tmp_path):
 def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
     from pipeline.data.augment import Policy
     from pipeline.data.store import load_split, read_info
-    from pipeline.training.train import train_model
+    from pipeline.training.train import ImageData, train_model
     from tests.conftest import runner
 
     with pytest.raises(
@@ -141,13 +142,13 @@ def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
         train_model(
             "m",
             (p := small_train_params("mlp", lr=1e12, epochs=3)),
-            load_split(digits_store["train"]),
-            load_split(digits_store["val"]),
-            read_info(digits_store["stats"]),
-            Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
-            tmp_path / "model.pt",
-            tmp_path / "loss.csv",
-            tmp_path / "acc.csv",
+            ImageData(
+                load_split(digits_store["train"]),
+                load_split(digits_store["val"]),
+                read_info(digits_store["stats"]),
+                Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
+            ),
+            Outputs(tmp_path / "model.pt", tmp_path / "loss.csv", tmp_path / "acc.csv"),
             runner("train.m", p),
         )
     assert not (tmp_path / "model.pt").exists()

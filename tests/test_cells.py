@@ -32,6 +32,7 @@ from pipeline.schema import charrnn as charrnn_schema
 from pipeline.schema import sentiment as sentiment_schema
 from pipeline.schema.encode import EncodeReviewsParams
 from pipeline.training.charrnn import sample, train_charrnn
+from pipeline.training.loop import Outputs
 from pipeline.training.runner import Runner
 from pipeline.training.sentiment import train_sentiment
 from pipeline.weights.checkpoint import load_checkpoint
@@ -85,7 +86,9 @@ def char_models(corpus, tmp_path_factory) -> dict[str, tuple]:
     for cell in NEW:
         root = tmp_path_factory.mktemp(f"charrnn-{cell}")
         p = char_params(cell)
-        train_charrnn(cell, p, tokens, vocab, root / "m.pt", root / "l.csv", root / "a.csv", Runner.local(cell, p.seed))
+        train_charrnn(
+            cell, p, tokens, vocab, Outputs(root / "m.pt", root / "l.csv", root / "a.csv"), Runner.local(cell, p.seed)
+        )
         export_charrnn(root / "m.pt", tokens, root / "export", ATOL)
         out[cell] = (root / "m.pt", root / "export")
     return out
@@ -105,9 +108,7 @@ def sentiment_models(reviews, tmp_path_factory) -> dict[str, tuple]:
             splits["train"],
             splits["val"],
             vocab,
-            root / "m.pt",
-            root / "l.csv",
-            root / "a.csv",
+            Outputs(root / "m.pt", root / "l.csv", root / "a.csv"),
             Runner.local(cell, p.seed),
         )
         export_classifier(root / "m.pt", splits["test"].inputs, root / "export", ATOL, 32)

@@ -17,6 +17,7 @@ from pipeline.deployment.export import FORMATS
 from pipeline.deployment.export_charrnn import export_charrnn
 from pipeline.schema.charrnn import Params, Sampling
 from pipeline.training.charrnn import batches, evaluate_charrnn, sample, train_charrnn
+from pipeline.training.loop import Outputs
 from pipeline.training.runner import Runner
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, encoded_corpus
@@ -43,7 +44,7 @@ def trained(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("charrnn")
     p = small_params()
     result = train_charrnn(
-        "c", p, tokens, vocab, out / "m.pt", out / "l.csv", out / "a.csv", Runner.local("charrnn.c", p.seed)
+        "c", p, tokens, vocab, Outputs(out / "m.pt", out / "l.csv", out / "a.csv"), Runner.local("charrnn.c", p.seed)
     )
     return out / "m.pt", result
 

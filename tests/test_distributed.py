@@ -5,6 +5,7 @@ writes complete outputs, and DVC records the stage as done."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.training.charrnn import batches
 from pipeline.training.distributed import SINGLE, World, shard
 from pipeline.training.runner import Runner
-from tests.conftest import Project, md5
+from tests.conftest import Project, md5, tool_env
 
 
 @pytest.mark.parametrize("n,size,batch", [(10, 2, 4), (11, 2, 4), (7, 3, 3), (2, 4, 4), (100, 4, 32)])
@@ -68,6 +69,22 @@ def test_the_char_rnn_ranks_walk_blocks_of_rows_that_make_up_every_window():
         runners[0].rows(7, "charrnn.c.batch_size")
 
 
+def test_a_one_process_family_under_a_launcher_trains_on_rank_0_alone(monkeypatch, caplog):
+    """Style transfer and the tabular models started under torchrun: the other ranks exit at once
+    (successfully, writing nothing), rank 0 says so in one line and trains as one process."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(SystemExit) as ended, Runner.start("style.s", "cpu", 0, ranks=False):
+        pytest.fail("rank 1 should not train")
+    assert ended.value.code == 0
+    monkeypatch.setenv("RANK", "0")
+    with caplog.at_level(logging.INFO, logger="pipeline"), Runner.start("style.s", "cpu", 0, ranks=False) as runner:
+        assert not runner.world.active and runner.device == torch.device("cpu")
+    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.training.runner"] == [
+        "style.s trains in one process: rank 0 trains alone, the other ranks of the launcher exit"
+    ]
+
+
 # The families that train under `distributed.launcher`: (params section, stage, script, the entry
 # trained on 2 ranks).
 LAUNCHED = (
@@ -108,18 +125,22 @@ def test_two_gloo_ranks_train_every_minibatch_family_in_lockstep(reproduced_copy
     launched = {f"{stage}@{m}" for section, stage, _, _ in LAUNCHED for m in params[section]}
     assert set(project.status()) == launched  # only the stages it launches
 
-    for section, stage, script, model in LAUNCHED:
-        checkpoint = project.path / f"models/{model}/model.pt"
-        before, one_process = md5(checkpoint), best_val_loss(checkpoint)
-        proc = project.dvc("repro", "--single-item", f"{stage}@{model}")
-        log = proc.stdout + proc.stderr
-        assert f"> {TORCHRUN} {script} {model}" in log
+    checkpoints = {model: project.path / f"models/{model}/model.pt" for _, _, _, model in LAUNCHED}
+    before = {model: (md5(path), best_val_loss(path)) for model, path in checkpoints.items()}
+    targets = [f"{stage}@{model}" for _, stage, _, model in LAUNCHED]
+    proc = project.dvc("repro", "--single-item", *targets)  # one after the other, in this order
+    runs = per_run(proc.stderr)
+    assert len(runs) == len(LAUNCHED), proc.stderr[-3000:]
+    for (section, stage, script, model), log in zip(LAUNCHED, runs, strict=True):
+        assert f"> {TORCHRUN} {script} {model} " in proc.stdout
+        assert f" {model} (" in log, log[-2000:]  # the family's own line: this run is this stage's
         digests = dict(re.findall(r"rank (\d) final weights sha256 ([0-9a-f]{64})", log))
         assert set(digests) == {"0", "1"} and digests["0"] == digests["1"], log[-3000:]
         assert "rank 0 of 2" in log and "rank 1 of 2" in log
 
         # Rank 0 wrote everything the stage declares, once, and DVC accepts it.
-        assert md5(checkpoint) != before, stage
+        checkpoint = checkpoints[model]
+        assert md5(checkpoint) != before[model][0], stage
         epochs = len((project.path / f"plots/curves/{model}/loss.csv").read_text().splitlines()) - 1
         for curve in ("loss", "accuracy"):
             rows = (project.path / f"plots/curves/{model}/{curve}.csv").read_text().splitlines()
@@ -128,9 +149,20 @@ def test_two_gloo_ranks_train_every_minibatch_family_in_lockstep(reproduced_copy
         assert 1 <= epochs <= params[section][model]["epochs"]
         saved = torch.load(checkpoint, weights_only=True)
         assert not any(k.startswith("module.") for k in saved["model_state"])  # the model, not the DDP wrapper
-        assert f"{stage}@{model}" not in project.status()
-        two_ranks = best_val_loss(checkpoint)
+        one_process, two_ranks = before[model][1], best_val_loss(checkpoint)
         assert abs(two_ranks - one_process) <= NOISE[section], (stage, one_process, two_ranks)
+    assert not set(project.status()) & set(targets)  # recorded
+
+
+def per_run(stderr: str) -> list[str]:
+    """The stages' output, one run after another, each ending with its two ranks' final weights."""
+    runs, current, ended = [], [], 0
+    for line in stderr.splitlines():
+        current.append(line)
+        if "final weights sha256" in line and (ended := ended + 1) == 2:
+            runs.append("\n".join(current))
+            current, ended = [], 0
+    return runs
 
 
 @pytest.mark.slow
@@ -144,7 +176,7 @@ def test_a_killed_rank_ends_the_stage_with_one_line_and_nothing_written(reproduc
         dvc = subprocess.Popen(
             [str(Path(sys.executable).with_name("dvc")), "repro", "--single-item", "train@mlp"],
             cwd=project.path,
-            env=project.env,
+            env=tool_env() | project.env,
             stdout=fh,
             stderr=subprocess.STDOUT,
         )

@@ -14,8 +14,8 @@ from pipeline.core.params import arch_schema
 from pipeline.data.augment import Policy
 from pipeline.data.store import load_split, read_info
 from pipeline.training import train as train_mod
-from pipeline.training.loop import OPTIMIZERS
-from pipeline.training.train import train_model
+from pipeline.training.loop import OPTIMIZERS, Outputs
+from pipeline.training.train import ImageData, train_model
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import runner, small_train_params
 
@@ -27,13 +27,8 @@ def run(store, tmp_path, params, policy=NO_AUG, name="m"):
     result = train_model(
         "m",
         params,
-        load_split(store["train"]),
-        load_split(store["val"]),
-        read_info(store["stats"]),
-        policy,
-        out / "model.pt",
-        out / "loss.csv",
-        out / "acc.csv",
+        ImageData(load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]), policy),
+        Outputs(out / "model.pt", out / "loss.csv", out / "acc.csv"),
         runner("train.m", params),
     )
     return result, out

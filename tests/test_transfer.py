@@ -21,6 +21,8 @@ from pipeline.inspection.evaluate import evaluate_model
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.normalize import NormalizeParams
 from pipeline.schema.transfer import Params as TransferParams
+from pipeline.training.loop import Outputs
+from pipeline.training.train import ImageData
 from pipeline.training.transfer import train_transfer
 from pipeline.weights.backbone import fetch_backbone
 from pipeline.weights.checkpoint import load_checkpoint
@@ -52,13 +54,10 @@ def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
         "t",
         p,
         trained_mlp,
-        load_split(digits_store["train"]),
-        load_split(digits_store["val"]),
-        read_info(digits_store["stats"]),
-        NO_AUG,
-        tmp_path / "m.pt",
-        tmp_path / "l.csv",
-        tmp_path / "a.csv",
+        ImageData(
+            load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]), NO_AUG
+        ),
+        Outputs(tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv"),
         runner("transfer.t", p),
     )
     model, ckpt = load_checkpoint(tmp_path / "m.pt")
@@ -83,13 +82,13 @@ def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
             "t",
             (p := transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)})),
             trained_mlp,
-            load_split(digits_store["train"]),
-            load_split(digits_store["val"]),
-            read_info(digits_store["stats"]),
-            NO_AUG,
-            tmp_path / "m.pt",
-            tmp_path / "l",
-            tmp_path / "a",
+            ImageData(
+                load_split(digits_store["train"]),
+                load_split(digits_store["val"]),
+                read_info(digits_store["stats"]),
+                NO_AUG,
+            ),
+            Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
             runner("transfer.t", p),
         )
 
@@ -108,13 +107,10 @@ def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, t
         "t",
         (p := transfer_params(backbone="mlp", label_map=PARITY, freeze=False)),
         trained_mlp,
-        load_split(digits_store["train"]),
-        load_split(digits_store["val"]),
-        read_info(digits_store["stats"]),
-        NO_AUG,
-        tmp_path / "m.pt",
-        tmp_path / "l",
-        tmp_path / "a",
+        ImageData(
+            load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]), NO_AUG
+        ),
+        Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
         runner("transfer.t", p),
     )
     body = load_checkpoint(trained_mlp)[0].body
@@ -219,13 +215,13 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
         "t",
         p,
         tmp_path / "backbone.pt",
-        load_split(cat_dog_store["train"]),
-        load_split(cat_dog_store["val"]),
-        read_info(cat_dog_store["stats"]),
-        NO_AUG,
-        tmp_path / "m.pt",
-        tmp_path / "l.csv",
-        tmp_path / "a.csv",
+        ImageData(
+            load_split(cat_dog_store["train"]),
+            load_split(cat_dog_store["val"]),
+            read_info(cat_dog_store["stats"]),
+            NO_AUG,
+        ),
+        Outputs(tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv"),
         runner("transfer.t", p),
     )
     _, ckpt = load_checkpoint(tmp_path / "m.pt")
@@ -240,13 +236,13 @@ def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, t
             "t",
             (p := transfer_params(backbone="mlp", label_map=None)),
             trained_mlp,
-            load_split(cat_dog_store["train"]),
-            load_split(cat_dog_store["val"]),
-            read_info(cat_dog_store["stats"]),
-            NO_AUG,
-            tmp_path / "m.pt",
-            tmp_path / "l",
-            tmp_path / "a",
+            ImageData(
+                load_split(cat_dog_store["train"]),
+                load_split(cat_dog_store["val"]),
+                read_info(cat_dog_store["stats"]),
+                NO_AUG,
+            ),
+            Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
             runner("transfer.t", p),
         )
 

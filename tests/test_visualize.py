@@ -22,6 +22,7 @@ from pipeline.inspection.visualize import (
     visualize,
 )
 from pipeline.models import build_model
+from pipeline.training.loop import Outputs
 from pipeline.weights.checkpoint import load_checkpoint, save_checkpoint
 from tests.conftest import png, runner, small_train_params
 from tests.helpers.stages import run_stage
@@ -33,19 +34,19 @@ CHANNELS = [4, 8]
 def tiny_cnn(digits_store):
     """A CNN (conv 4-8, FC 16) trained for one epoch on the real digits: a few seconds."""
     from pipeline.data.augment import Policy
-    from pipeline.training.train import train_model
+    from pipeline.training.train import ImageData, train_model
 
     out = digits_store["root"] / "visualize_cnn"
     train_model(
         "cnn",
         (p := small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64)),
-        load_split(digits_store["train"]),
-        load_split(digits_store["val"]),
-        read_info(digits_store["stats"]),
-        Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
-        out / "model.pt",
-        out / "loss.csv",
-        out / "accuracy.csv",
+        ImageData(
+            load_split(digits_store["train"]),
+            load_split(digits_store["val"]),
+            read_info(digits_store["stats"]),
+            Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
+        ),
+        Outputs(out / "model.pt", out / "loss.csv", out / "accuracy.csv"),
         runner("train.cnn", p),
     )
     return out / "model.pt"

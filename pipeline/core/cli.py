@@ -20,7 +20,7 @@ from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
 _OUTPUTS: dict[str, int | None] = {}  # this stage's outputs -> their mtime when it started (None: absent)
-# The outputs of every training stage, and of the data stages that write splits: (option, help) pairs.
+# The outputs of every training stage (pipeline.training.loop.Outputs reads them back): (option, help) pairs.
 TRAINING_OUTPUTS = (
     ("checkpoint", "output: best checkpoint"),
     ("loss-curve", "output: loss per epoch (CSV)"),
@@ -32,7 +32,6 @@ EPOCH_LINE = "epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s"
 STEP_LINE = "step %4d/%d  content %.4g  style %.4g  total %.4g"
 # Under torchrun, why a rank stopped when another ended first (pipeline.training.distributed says it too).
 RANKS_END_TOGETHER = "torchrun stops every rank when one ends; its report below says which rank and why"
-SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
 # Faults that are no bug, and their fix. ENOMEM also stands for MemoryError and torch's out-of-memory.
 FIXES = {
     errno.ENOSPC: "the disk is full: free space",
@@ -53,10 +52,8 @@ def arguments(doc: str | None, entry: str | None, *files: tuple[str, str]) -> tu
         ap.add_argument(f"--{option}", required=True, help=what)
     ap.add_argument("--params", default="params.yaml")
     args = ap.parse_args()
-    for option, what in files:
-        if what.startswith("output"):
-            path = getattr(args, option.replace("-", "_"))
-            _OUTPUTS[path] = _stamp(path)
+    outputs = (getattr(args, option.replace("-", "_")) for option, what in files if what.startswith("output"))
+    _OUTPUTS.update((path, _stamp(path)) for path in outputs)
     return args, read_yaml(args.params)
 
 
@@ -140,15 +137,9 @@ def run(main: Callable[[], None]) -> None:
         discard_outputs()
         if (found := verdict(err)) is None:
             raise
-        log.error("%s", _of_rank(found[0], isinstance(err, KeyboardInterrupt)))
-        raise SystemExit(found[1]) from None
-
-
-def _of_rank(line: str, stopped: bool) -> str:
-    """`line` as one rank of several says it (under torchrun), else as it is."""
-    ranks = int(os.environ.get("WORLD_SIZE", "1"))
-    if ranks == 1:
-        return line
-    if stopped:  # torchrun's agent stops every rank with SIGTERM once one has ended
-        line += f" ({RANKS_END_TOGETHER})"
-    return f"rank {os.environ.get('RANK', '0')} of {ranks}: {line}"
+        line, code = found
+        if (ranks := os.environ.get("WORLD_SIZE", "1")) != "1":  # one rank of several, under torchrun
+            stopped = f" ({RANKS_END_TOGETHER})" if isinstance(err, KeyboardInterrupt) else ""
+            line = f"rank {os.environ.get('RANK', '0')} of {ranks}: {line}{stopped}"
+        log.error("%s", line)
+        raise SystemExit(code) from None

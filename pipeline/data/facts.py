@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.core.errors import DataError
 from pipeline.core.io import read_json
+
+# The command line of a stage that reads a download and writes splits (normalize, encode_reviews):
+# its inputs and its outputs, as (option, help) pairs for pipeline.core.cli.arguments.
+DOWNLOADED = (
+    ("raw", "folder of the downloaded files (download stage)"),
+    ("facts", "what the download stage recorded about them (JSON)"),
+)
+SPLIT_OUTPUTS = tuple((split, f"output: the {split} split") for split in ("train", "val", "test"))
+
+
+def split_outputs(args: Any) -> dict[str, str]:
+    """split -> the path the command line names for it (SPLIT_OUTPUTS)."""
+    return {split: getattr(args, split) for split, _ in SPLIT_OUTPUTS}
 
 
 @dataclass(frozen=True)

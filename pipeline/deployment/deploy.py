@@ -21,6 +21,10 @@ from pipeline.models import as_float, predict
 from pipeline.weights.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)
+# A deploy stage's command line (deploy@, deploy_charrnn@): what it checks, and the program that runs it,
+# as (option, help) pairs for pipeline.core.cli.arguments; the data it runs them on comes between.
+CHECKED = (("checkpoint", "trained checkpoint (the eager model)"), ("export", "export folder (model.ts, model.onnx)"))
+RUN_BY = (("program", "the C++ program (stage build_cpp)"), ("metrics", "output: metrics (JSON)"))
 UNPINNED = {"onnxruntime"}  # consumers whose CPU kernels cannot be pinned (check_diff)
 
 

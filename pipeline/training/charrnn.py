@@ -26,7 +26,7 @@ from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN, top_k_choice
 from pipeline.schema.charrnn import Params as CharRNNParams
 from pipeline.schema.charrnn import Sampling, prime_problem
-from pipeline.training.loop import OPTIMIZERS, TrainResult, checkpoint_saver, fit
+from pipeline.training.loop import OPTIMIZERS, Outputs, TrainResult, run_training
 from pipeline.weights.checkpoint import load_checkpoint
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
@@ -95,9 +95,7 @@ def train_charrnn(
     p: CharRNNParams,
     tokens: dict[str, torch.Tensor],
     vocab: dict,
-    checkpoint: str | Path,
-    loss_csv: str | Path,
-    accuracy_csv: str | Path,
+    outputs: Outputs,
     runner: Runner,
 ) -> TrainResult:
     """Train char-RNN entry `name` on the encoded corpus, as `runner` says; write the checkpoint
@@ -130,20 +128,8 @@ def train_charrnn(
         len(vocab["chars"]),
         runner.describe(),
     )
-    result = fit(
-        name,
-        runner.key,
-        p.epochs,
-        p.patience,
-        lambda: run_epoch(model, train, p, optimizer, runner, trainer),
-        lambda: run_epoch(model, val, p, None),
-        checkpoint_saver(checkpoint, model, optimizer, meta),
-        loss_csv,
-        accuracy_csv,
-        runner.world,
-    )
-    runner.finish(model)
-    return result
+    epochs = (lambda: run_epoch(model, train, p, optimizer, runner, trainer), lambda: run_epoch(model, val, p, None))
+    return run_training(runner, model, optimizer, p, meta, outputs, *epochs)
 
 
 @torch.no_grad()

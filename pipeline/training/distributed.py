@@ -84,7 +84,7 @@ def joined(device: torch.device) -> Iterator[World]:
     except RuntimeError as err:
         if not (world.active and _lost_a_rank(err)):
             raise
-        first = str(err).strip().splitlines()[0].rpartition("] ")[2][:120]
+        first = str(err).strip().splitlines()[0].rpartition("] ")[2].partition(". ")[0][:120]  # gloo's first sentence
         raise TrainingError(f"lost contact with another rank ({first}); {RANKS_END_TOGETHER}") from err
     finally:
         leave(world)

@@ -110,6 +110,29 @@ def evaluate(model: nn.Module, data: Split, batch_size: int, objective: Objectiv
     }
 
 
+# The splits a training stage reads, as (option, help) pairs for pipeline.core.cli.arguments.
+SPLIT_INPUTS = (("train", "training split"), ("val", "validation split"))
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """What a training writes: its best checkpoint and the per-epoch loss and accuracy curves (CSV)."""
+
+    checkpoint: Path
+    loss_csv: Path
+    accuracy_csv: Path
+
+    @classmethod
+    def of(cls, args: Any) -> Outputs:
+        """The outputs a training stage's command names (pipeline.core.cli.TRAINING_OUTPUTS)."""
+        return cls(Path(args.checkpoint), Path(args.loss_curve), Path(args.accuracy_curve))
+
+    @classmethod
+    def under(cls, folder: str | Path) -> Outputs:
+        """model.pt, loss.csv and accuracy.csv in `folder` (tests, benchmarks)."""
+        return cls(Path(folder) / "model.pt", Path(folder) / "loss.csv", Path(folder) / "accuracy.csv")
+
+
 def checkpoint_saver(
     path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
 ) -> Callable[[int, dict], None]:
@@ -127,6 +150,27 @@ def checkpoint_saver(
         )
 
     return save
+
+
+def run_training(
+    runner: Runner,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    p: Any,
+    meta: dict[str, Any],
+    outputs: Outputs,
+    run_epoch: Callable[[], dict],
+    validate: Callable[[], dict],
+) -> TrainResult:
+    """`fit` (`run_epoch` trains once, `validate` measures) over `p`'s epochs and patience, as `runner` says: rank 0 saves `model` (weights,
+    optimizer state, `meta`) at each lowest validation loss and writes the curves; then every rank
+    checks that all ended with the same weights."""
+    save = checkpoint_saver(outputs.checkpoint, model, optimizer, meta)
+    name = runner.key.rpartition(".")[2]
+    curves = (outputs.loss_csv, outputs.accuracy_csv)
+    result = fit(name, runner.key, p.epochs, p.patience, run_epoch, validate, save, *curves, runner.world)
+    runner.finish(model)
+    return result
 
 
 @dataclass

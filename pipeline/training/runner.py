@@ -133,10 +133,6 @@ class Runner:
         """A split where training reads it (pipeline.training.accelerate)."""
         return self.accel.place(split)
 
-    def batch(self, x: torch.Tensor) -> torch.Tensor:
-        """A batch of stored inputs onto the device, in the memory format training uses."""
-        return self.accel.prepare_input(self.accel.to_device(x))
-
     def rows(self, count: int, what: str) -> slice:
         """This rank's block of `count` parallel rows (the char-RNN's text rows): every rank an equal,
         contiguous share. `what` names the params key of `count` in the error when it does not divide."""

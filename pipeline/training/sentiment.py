@@ -5,7 +5,6 @@ shard of every epoch's reviews (pipeline.training.runner)."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
@@ -13,7 +12,7 @@ import torch
 from pipeline.data.store import Split
 from pipeline.models import build_model
 from pipeline.schema.sentiment import Params as SentimentParams
-from pipeline.training.loop import BINARY, OPTIMIZERS, TrainResult, checkpoint_saver, evaluate, fit, train_one_epoch
+from pipeline.training.loop import BINARY, OPTIMIZERS, Outputs, TrainResult, evaluate, run_training, train_one_epoch
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
     from pipeline.training.runner import Runner
@@ -27,9 +26,7 @@ def train_sentiment(
     train: Split,
     val: Split,
     vocab: dict,
-    checkpoint: str | Path,
-    loss_csv: str | Path,
-    accuracy_csv: str | Path,
+    outputs: Outputs,
     runner: Runner,
 ) -> TrainResult:
     """Train sentiment entry `name` on the encoded reviews, as `runner` says; write the checkpoint
@@ -68,17 +65,8 @@ def train_sentiment(
         spec["vocab_size"],
         runner.describe(),
     )
-    result = fit(
-        name,
-        runner.key,
-        p.epochs,
-        p.patience,
+    epochs = (
         lambda: train_one_epoch(trainer, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip, runner=runner),
         lambda: evaluate(model, val_d, p.batch_size, BINARY),
-        checkpoint_saver(checkpoint, model, optimizer, meta),
-        loss_csv,
-        accuracy_csv,
-        runner.world,
     )
-    runner.finish(model)
-    return result
+    return run_training(runner, model, optimizer, p, meta, outputs, *epochs)

@@ -5,17 +5,25 @@ from scratch; pipeline.training.transfer trains one on a frozen backbone with `f
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import nn
 
 from pipeline.data.augment import Policy, augment_batch
-from pipeline.data.store import DatasetInfo, Split, relabel
+from pipeline.data.store import DatasetInfo, Split, load_split, read_info, relabel
 from pipeline.models import as_float, build_model, image_spec
 from pipeline.schema.training import ImageModel
-from pipeline.training.loop import MULTICLASS, OPTIMIZERS, TrainResult, checkpoint_saver, evaluate, fit, train_one_epoch
+from pipeline.training.loop import (
+    MULTICLASS,
+    OPTIMIZERS,
+    SPLIT_INPUTS,
+    Outputs,
+    TrainResult,
+    evaluate,
+    run_training,
+    train_one_epoch,
+)
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
     from pipeline.training.runner import Runner
@@ -30,13 +38,12 @@ def fit_images(
     splits: tuple[Split, Split],
     policy: Policy,
     meta: dict[str, Any],
-    outputs: tuple[str | Path, str | Path, str | Path],
+    outputs: Outputs,
     runner: Runner,
 ) -> TrainResult:
     """Train an image classifier on uint8 images (`splits`: training, validation) with batched
-    augmentation, as `runner` says (device, precision, ranks); `outputs`: the checkpoint, the loss
-    curve, the accuracy curve."""
-    (train, val), (checkpoint, loss_csv, accuracy_csv) = splits, outputs
+    augmentation, as `runner` says (device, precision, ranks)."""
+    train, val = splits
     model = runner.model(model)
     optimizer = OPTIMIZERS[p.optimizer]([t for t in model.parameters() if t.requires_grad], p)
     trainer = runner.trainer(model)  # trains; `model` is what is saved and validated
@@ -60,29 +67,31 @@ def fit_images(
         f"{trainable:,}",
         runner.describe(),
     )
-    result = fit(
-        name,
-        runner.key,
-        p.epochs,
-        p.patience,
-        lambda: train_one_epoch(
-            trainer,
-            train_d,
-            optimizer,
-            p.batch_size,
-            shuffle,
-            MULTICLASS,
-            prepare,
-            runner=runner,
-        ),
+    epochs = (
+        lambda: train_one_epoch(trainer, train_d, optimizer, p.batch_size, shuffle, MULTICLASS, prepare, runner=runner),
         lambda: evaluate(model, val_d, p.batch_size),
-        checkpoint_saver(checkpoint, model, optimizer, meta),
-        loss_csv,
-        accuracy_csv,
-        runner.world,
     )
-    runner.finish(model)
-    return result
+    return run_training(runner, model, optimizer, p, meta, outputs, *epochs)
+
+
+# The inputs of an image training stage (train, train_transfer), as (option, help) pairs for
+# pipeline.core.cli.arguments; `ImageData.of` loads them.
+IMAGE_INPUTS = (*SPLIT_INPUTS, ("stats", "dataset stats JSON"), ("policy", "augmentation policy JSON"))
+
+
+class ImageData(NamedTuple):
+    """What an image training reads: its training and validation splits, the dataset's stats and
+    the augmentation policy."""
+
+    train: Split
+    val: Split
+    info: DatasetInfo
+    policy: Policy
+
+    @classmethod
+    def of(cls, args: Any) -> ImageData:
+        """The files the command line names (IMAGE_INPUTS), loaded."""
+        return cls(load_split(args.train), load_split(args.val), read_info(args.stats), Policy.load(args.policy))
 
 
 def image_meta(name: str, arch: str, p: Any, spec: dict, info: DatasetInfo, policy: Policy) -> dict[str, Any]:
@@ -103,22 +112,17 @@ def image_meta(name: str, arch: str, p: Any, spec: dict, info: DatasetInfo, poli
 def train_model(
     name: str,
     p: ImageModel,
-    train: Split,
-    val: Split,
-    info: DatasetInfo,
-    policy: Policy,
-    checkpoint: str | Path,
-    loss_csv: str | Path,
-    accuracy_csv: str | Path,
+    data: ImageData,
+    outputs: Outputs,
     runner: Runner,
 ) -> TrainResult:
-    """Train image model `name` from scratch, as `runner` says (started from `p`'s device and seed:
-    in this process, or as one rank under torchrun)."""
+    """Train image model `name` from scratch on `data`, as `runner` says (started from `p`'s device
+    and seed: in this process, or as one rank under torchrun)."""
+    train, val, info, policy = data
     key = f"train.{name}.label_map"
     train, classes = relabel(train, info.classes, p.label_map, key)
     val, _ = relabel(val, info.classes, p.label_map, key)
     spec = image_spec(info) | {"classes": classes}
     model = build_model(p.arch, p, spec)
     meta = image_meta(name, p.arch, p, spec, info, policy)
-    outputs = (checkpoint, loss_csv, accuracy_csv)
     return fit_images(name, model, p, (train, val), policy, meta, outputs, runner)

@@ -10,13 +10,12 @@ import torch
 from torch import nn
 
 from pipeline.core.errors import ConfigError
-from pipeline.data.augment import Policy
-from pipeline.data.store import DatasetInfo, Split, relabel
+from pipeline.data.store import relabel
 from pipeline.models import build_model
 from pipeline.models._torchvision import torchvision_features
 from pipeline.schema.transfer import Params as TransferParams
-from pipeline.training.loop import TrainResult
-from pipeline.training.train import fit_images, image_meta
+from pipeline.training.loop import Outputs, TrainResult
+from pipeline.training.train import ImageData, fit_images, image_meta
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 from pipeline.weights.checkpoint import load_checkpoint
 
@@ -56,17 +55,13 @@ def train_transfer(
     name: str,
     p: TransferParams,
     backbone: str | Path,
-    train: Split,
-    val: Split,
-    info: DatasetInfo,
-    policy: Policy,
-    checkpoint: str | Path,
-    loss_csv: str | Path,
-    accuracy_csv: str | Path,
+    data: ImageData,
+    outputs: Outputs,
     runner: Runner,
 ) -> TrainResult:
-    """Train transfer entry `name`: the backbone file's features under a new head, with the image loop,
-    as `runner` says. Data whose shape or channels do not suit the backbone: ConfigError."""
+    """Train transfer entry `name` on `data`: the backbone file's features under a new head, with the
+    image loop, as `runner` says. Data whose shape or channels do not suit the backbone: ConfigError."""
+    train, val, info, policy = data
     desc = describe(backbone)
     if desc["source"] == "pipeline" and desc["spec"]["input_shape"] != info.shape:
         raise ConfigError(
@@ -90,5 +85,4 @@ def train_transfer(
         "backbone": desc,
     }
     meta = image_meta(name, "transfer", p, spec, info, policy)
-    outputs = (checkpoint, loss_csv, accuracy_csv)
     return fit_images(name, model, p, (train, val), policy, meta, outputs, runner)
