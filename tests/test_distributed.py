@@ -137,6 +137,8 @@ def test_two_gloo_ranks_train_every_minibatch_family_in_lockstep(reproduced_copy
         digests = dict(re.findall(r"rank (\d) final weights sha256 ([0-9a-f]{64})", log))
         assert set(digests) == {"0", "1"} and digests["0"] == digests["1"], log[-3000:]
         assert "rank 0 of 2" in log and "rank 1 of 2" in log
+        # Only rank 0 runs the writing side of the loop (save, curves, the epoch line): one line an epoch.
+        assert len(re.findall(r"epoch +1/\d+ ", log)) == 1, log[-3000:]
 
         # Rank 0 wrote everything the stage declares, once, and DVC accepts it.
         checkpoint = checkpoints[model]

@@ -134,6 +134,8 @@ def run(main: Callable[[], None]) -> None:
     except BaseException as err:
         if isinstance(err, SystemExit) and not err.code:
             raise  # a success (a rank that has nothing to do)
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):  # a second signal (torchrun's, after a
+            signal.signal(sig, signal.SIG_IGN)  # rank failed) must not cut the clean-up and its one line short
         discard_outputs()
         if (found := verdict(err)) is None:
             raise

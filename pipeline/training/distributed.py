@@ -81,13 +81,16 @@ def joined(device: torch.device) -> Iterator[World]:
     world = join(device)
     try:
         yield world
-    except RuntimeError as err:
-        if not (world.active and _lost_a_rank(err)):
-            raise
-        first = str(err).strip().splitlines()[0].rpartition("] ")[2].partition(". ")[0][:120]  # gloo's first sentence
-        raise TrainingError(f"lost contact with another rank ({first}); {RANKS_END_TOGETHER}") from err
-    finally:
-        leave(world)
+    except BaseException as err:
+        with contextlib.suppress(Exception):  # a group with a rank gone may fail to close: the first error counts
+            leave(world)
+        if isinstance(err, RuntimeError) and world.active and _lost_a_rank(err):
+            first = (
+                str(err).strip().splitlines()[0].rpartition("] ")[2].partition(". ")[0][:120]
+            )  # gloo's first sentence
+            raise TrainingError(f"lost contact with another rank ({first}); {RANKS_END_TOGETHER}") from err
+        raise
+    leave(world)
 
 
 def _lost_a_rank(err: RuntimeError) -> bool:
