@@ -48,26 +48,24 @@ def transfer_params(**kw) -> TransferParams:
     return TransferParams.model_validate(p | {"epochs": 2, "device": "cpu"} | kw)
 
 
+def train_head(p: TransferParams, backbone, store: dict, out):
+    """`train_transfer` as its stage runs it: entry t with params `p`, on a prepared store's data
+    (no augmentation), its checkpoint and curves under `out`."""
+    data = ImageData(load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]), NO_AUG)
+    return train_transfer("t", p, backbone, data, Outputs.under(out), runner("transfer.t", p))
+
+
 def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
     p = transfer_params(backbone="mlp", label_map=PARITY)
-    train_transfer(
-        "t",
-        p,
-        trained_mlp,
-        ImageData(
-            load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]), NO_AUG
-        ),
-        Outputs(tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv"),
-        runner("transfer.t", p),
-    )
-    model, ckpt = load_checkpoint(tmp_path / "m.pt")
+    train_head(p, trained_mlp, digits_store, tmp_path)
+    model, ckpt = load_checkpoint(tmp_path / "model.pt")
     assert ckpt["spec"]["classes"] == ["even", "odd"] and ckpt["spec"]["backbone"]["model"] == "mlp"
     backbone = load_torch(trained_mlp)["model_state"]
     features = model.body.features.state_dict()
     assert all(torch.equal(features[k], backbone[f"body.{k}"]) for k in features)  # frozen: unchanged
     out = {k: tmp_path / f"r.{k}" for k in ("metrics", "per_class", "confusion", "confusion_png")}
     headline = evaluate_model(
-        tmp_path / "m.pt",
+        tmp_path / "model.pt",
         {"val": load_split(digits_store["val"]), "test": load_split(digits_store["test"])},
         500,
         torch.device("cpu"),
@@ -78,18 +76,11 @@ def test_a_head_on_the_pipelines_own_model(digits_store, trained_mlp, tmp_path):
 
 def test_label_map_must_cover_every_class(digits_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.label_map: must map every class .* missing \['9'\]"):
-        train_transfer(
-            "t",
-            (p := transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)})),
+        train_head(
+            transfer_params(backbone="mlp", label_map={str(d): "x" for d in range(9)}),
             trained_mlp,
-            ImageData(
-                load_split(digits_store["train"]),
-                load_split(digits_store["val"]),
-                read_info(digits_store["stats"]),
-                NO_AUG,
-            ),
-            Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
-            runner("transfer.t", p),
+            digits_store,
+            tmp_path,
         )
 
 
@@ -103,16 +94,7 @@ def test_training_starts_from_the_backbones_weights(digits_store, trained_mlp, t
         seen.update({k: v.clone() for k, v in model.body.features.state_dict().items()})
 
     monkeypatch.setattr(pipeline.training.transfer, "fit_images", stop_before_training)
-    train_transfer(
-        "t",
-        (p := transfer_params(backbone="mlp", label_map=PARITY, freeze=False)),
-        trained_mlp,
-        ImageData(
-            load_split(digits_store["train"]), load_split(digits_store["val"]), read_info(digits_store["stats"]), NO_AUG
-        ),
-        Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
-        runner("transfer.t", p),
-    )
+    train_head(transfer_params(backbone="mlp", label_map=PARITY, freeze=False), trained_mlp, digits_store, tmp_path)
     body = load_checkpoint(trained_mlp)[0].body
     expected = torch.nn.Sequential(*list(body)[:-1]).state_dict()  # every layer but the replaced last one
     assert seen.keys() == expected.keys() and all(torch.equal(seen[k], v) for k, v in expected.items())
@@ -211,40 +193,18 @@ def test_a_torchvision_backbone_on_an_image_folder(cat_dog_store, resnet_site, t
     url, _ = resnet_site
     fetch_backbone("resnet", BackboneParams(arch="resnet18", weights="imagenet", url=url), tmp_path / "backbone.pt")
     p = transfer_params(backbone="resnet", label_map=None, batch_size=4)
-    train_transfer(
-        "t",
-        p,
-        tmp_path / "backbone.pt",
-        ImageData(
-            load_split(cat_dog_store["train"]),
-            load_split(cat_dog_store["val"]),
-            read_info(cat_dog_store["stats"]),
-            NO_AUG,
-        ),
-        Outputs(tmp_path / "m.pt", tmp_path / "l.csv", tmp_path / "a.csv"),
-        runner("transfer.t", p),
-    )
-    _, ckpt = load_checkpoint(tmp_path / "m.pt")
+    train_head(p, tmp_path / "backbone.pt", cat_dog_store, tmp_path)
+    _, ckpt = load_checkpoint(tmp_path / "model.pt")
     assert ckpt["spec"]["mean"] == pytest.approx([0.485, 0.456, 0.406])  # the backbone's ImageNet normalization
-    meta = export_classifier(tmp_path / "m.pt", load_split(cat_dog_store["test"]).inputs, tmp_path / "export", 1e-4, 8)
+    meta = export_classifier(
+        tmp_path / "model.pt", load_split(cat_dog_store["test"]).inputs, tmp_path / "export", 1e-4, 8
+    )
     assert {f for f, v in meta["export"]["formats"].items() if "file" in v} == {"torchscript", "torch_export", "onnx"}
 
 
 def test_digit_backbone_refuses_other_image_shapes(cat_dog_store, trained_mlp, tmp_path):
     with pytest.raises(ConfigError, match=r"transfer.t.dataset: 'cat_dog' images are \[3, 32, 32\] but backbone 'mlp'"):
-        train_transfer(
-            "t",
-            (p := transfer_params(backbone="mlp", label_map=None)),
-            trained_mlp,
-            ImageData(
-                load_split(cat_dog_store["train"]),
-                load_split(cat_dog_store["val"]),
-                read_info(cat_dog_store["stats"]),
-                NO_AUG,
-            ),
-            Outputs(tmp_path / "m.pt", tmp_path / "l", tmp_path / "a"),
-            runner("transfer.t", p),
-        )
+        train_head(transfer_params(backbone="mlp", label_map=None), trained_mlp, cat_dog_store, tmp_path)
 
 
 def test_image_folder_zip_with_valid_split_and_a_corrupt_image(course_files, tmp_path):
