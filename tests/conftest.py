@@ -38,6 +38,7 @@ from tests.helpers.store import (  # noqa: F401
     prepared_store,
     runner,
     small_train_params,
+    train_image,
 )
 from tests.helpers.upstream import (  # noqa: F401
     image_folder_files,
@@ -196,23 +197,10 @@ def digits_store(tmp_path_factory) -> dict[str, Path]:
 def trained_mlp(digits_store) -> Path:
     """A checkpoint of a small MLP trained for 3 epochs on the real digits."""
     from pipeline.data.augment import Policy
-    from pipeline.data.store import load_split, read_info
-    from pipeline.training.loop import Outputs
-    from pipeline.training.train import ImageData, train_model
 
     out = digits_store["root"] / "mlp"
-    train_model(
-        "mlp",
-        (p := small_train_params("mlp", hidden=[64], lr=0.05)),
-        ImageData(
-            load_split(digits_store["train"]),
-            load_split(digits_store["val"]),
-            read_info(digits_store["stats"]),
-            Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0),
-        ),
-        Outputs(out / "model.pt", out / "loss.csv", out / "accuracy.csv"),
-        runner("train.mlp", p),
-    )
+    p = small_train_params("mlp", hidden=[64], lr=0.05)
+    train_image("mlp", p, digits_store, Policy(10.0, 0.1, (0.95, 1.05), 0.0, 0), out)
     return out / "model.pt"
 
 

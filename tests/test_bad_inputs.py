@@ -18,7 +18,6 @@ from pipeline.core.errors import DataError, TrainingError
 from pipeline.core.io import load_torch, save_torch
 from pipeline.data.integrity import verify_zip
 from pipeline.data.sources import facts, read_source
-from pipeline.training.loop import Outputs
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, make_idx_dataset, small_train_params
 from tests.helpers.stages import one_error_line, run_stage
@@ -130,26 +129,19 @@ def test_checkpoint_with_nan_weights_is_refused_on_load(trained_mlp, tmp_path):
 
 def test_diverging_training_stops_with_one_line(digits_store, tmp_path):
     from pipeline.data.augment import Policy
-    from pipeline.data.store import load_split, read_info
-    from pipeline.training.train import ImageData, train_model
-    from tests.conftest import runner
+    from tests.conftest import train_image
 
     with pytest.raises(
         TrainingError,
         match=r"^m: the training loss became nan at epoch 1 \(training diverged\); "
         r"lower train.m.lr$",
     ):
-        train_model(
+        train_image(
             "m",
-            (p := small_train_params("mlp", lr=1e12, epochs=3)),
-            ImageData(
-                load_split(digits_store["train"]),
-                load_split(digits_store["val"]),
-                read_info(digits_store["stats"]),
-                Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
-            ),
-            Outputs(tmp_path / "model.pt", tmp_path / "loss.csv", tmp_path / "acc.csv"),
-            runner("train.m", p),
+            small_train_params("mlp", lr=1e12, epochs=3),
+            digits_store,
+            Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
+            tmp_path,
         )
     assert not (tmp_path / "model.pt").exists()
 

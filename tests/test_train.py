@@ -12,25 +12,18 @@ from pipeline.core.errors import TrainingError
 from pipeline.core.io import load_torch
 from pipeline.core.params import arch_schema
 from pipeline.data.augment import Policy
-from pipeline.data.store import load_split, read_info
+from pipeline.data.store import load_split
 from pipeline.training import train as train_mod
-from pipeline.training.loop import OPTIMIZERS, Outputs
-from pipeline.training.train import ImageData, train_model
+from pipeline.training.loop import OPTIMIZERS
 from pipeline.weights.checkpoint import load_checkpoint
-from tests.conftest import runner, small_train_params
+from tests.conftest import small_train_params, train_image
 
 NO_AUG = Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0)
 
 
 def run(store, tmp_path, params, policy=NO_AUG, name="m"):
     out = tmp_path / name
-    result = train_model(
-        "m",
-        params,
-        ImageData(load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]), policy),
-        Outputs(out / "model.pt", out / "loss.csv", out / "acc.csv"),
-        runner("train.m", params),
-    )
+    result = train_image("m", params, store, policy, out)
     return result, out
 
 
@@ -57,7 +50,7 @@ def test_early_stopping_keeps_the_best_epoch(digits_store, tmp_path, monkeypatch
     result, out = run(digits_store, tmp_path, small_train_params("mlp", epochs=6, patience=2))
     assert (result.epochs_run, result.best_epoch, result.best_val_loss) == (4, 2, 0.5)
     assert load_torch(out / "model.pt")["epoch"] == 2
-    assert len(list(csv.DictReader(open(out / "acc.csv")))) == 4
+    assert len(list(csv.DictReader(open(out / "accuracy.csv")))) == 4
 
 
 def test_divergence_is_a_clear_error(digits_store, tmp_path, monkeypatch):

@@ -22,9 +22,8 @@ from pipeline.inspection.visualize import (
     visualize,
 )
 from pipeline.models import build_model
-from pipeline.training.loop import Outputs
 from pipeline.weights.checkpoint import load_checkpoint, save_checkpoint
-from tests.conftest import png, runner, small_train_params
+from tests.conftest import png, small_train_params, train_image
 from tests.helpers.stages import run_stage
 
 CHANNELS = [4, 8]
@@ -34,21 +33,10 @@ CHANNELS = [4, 8]
 def tiny_cnn(digits_store):
     """A CNN (conv 4-8, FC 16) trained for one epoch on the real digits: a few seconds."""
     from pipeline.data.augment import Policy
-    from pipeline.training.train import ImageData, train_model
 
     out = digits_store["root"] / "visualize_cnn"
-    train_model(
-        "cnn",
-        (p := small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64)),
-        ImageData(
-            load_split(digits_store["train"]),
-            load_split(digits_store["val"]),
-            read_info(digits_store["stats"]),
-            Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0),
-        ),
-        Outputs(out / "model.pt", out / "loss.csv", out / "accuracy.csv"),
-        runner("train.cnn", p),
-    )
+    p = small_train_params("cnn", channels=CHANNELS, fc=16, epochs=1, batch_size=64)
+    train_image("cnn", p, digits_store, Policy(0.0, 0.0, (1.0, 1.0), 0.0, 0), out)
     return out / "model.pt"
 
 

@@ -70,6 +70,17 @@ def accelerate(**overrides):
     return AccelerateParams.model_validate(RUNTIME | overrides)
 
 
+def train_image(name: str, p, store: dict, policy, out: Path):
+    """`train_model` as stage train@<name> runs it: params `p`, a prepared store's data with the
+    augmentation `policy`, the checkpoint and curves under `out` (model.pt, loss.csv, accuracy.csv)."""
+    from pipeline.data.store import load_split, read_info
+    from pipeline.training.loop import Outputs
+    from pipeline.training.train import ImageData, train_model
+
+    data = ImageData(load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]), policy)
+    return train_model(name, p, data, Outputs.under(out), runner(f"train.{name}", p))
+
+
 def runner(key: str, p, **overrides):
     """A one-process runner for params entry `key` (`p`: its params), seeded from `p.seed`, as a
     stage's would be (the accelerate section from params.yaml, with `overrides`)."""
