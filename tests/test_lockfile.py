@@ -85,6 +85,30 @@ def test_make_repro_tidies_the_lock_file_and_names_the_machine_only_when_it_diff
     assert sh(["git", "status", "--porcelain"], repo).stdout == ""
 
 
+@pytest.mark.slow
+def test_make_repro_says_so_when_the_committed_lock_came_from_another_kind_of_cpu(repo):
+    """The committed results came from another CPU: a changed dvc.lock gets one note saying why its
+    bytes may differ and where the committed ones are. Not while dvc.lock is the committed one,
+    and not once the commit names this machine."""
+    (repo / lockfile.MACHINE).write_text("cpu: Another CPU 9000\nvendor: SomeVendor\narch: x86_64\n")
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "commit", "-qm", "results from another machine"], repo)
+    assert lockfile.other_machine(repo) is None  # dvc.lock is the committed one
+
+    write_params(repo, {"a": 1, "c": 3})
+    away = run_parallel(repo)
+    assert away.returncode == 0, away.stdout + away.stderr
+    notes = [line for line in away.stdout.splitlines() if "another kind of CPU" in line]
+    assert len(notes) == 1, away.stdout
+    assert notes[0].startswith("note: dvc.lock differs from the committed one")
+    assert f"(Another CPU 9000, SomeVendor; this one: {lockfile._cpuinfo('model name')}," in notes[0]
+    assert notes[0].endswith("restore them from your team's remote: `make repro PULL=1`")
+
+    sh(["git", "add", lockfile.MACHINE], repo)  # what make repro wrote: this machine's record
+    sh(["git", "commit", "-qm", "this machine"], repo)
+    assert lockfile.other_machine(repo) is None  # dvc.lock still differs, but this CPU's own
+
+
 def run_parallel(repo: Path) -> subprocess.CompletedProcess:
     return sh(
         [sys.executable, "-m", "pipeline.run.parallel"],

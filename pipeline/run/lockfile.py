@@ -12,7 +12,8 @@ file in place as it always does.
 When a run leaves `dvc.lock` other than the committed one, `dvc.lock.cpu` records the machine
 that wrote it (CPU, the kernel settings of pipeline/__init__.py, torch and Python): commit the two
 together. Results are bit-identical only across CPUs that run the same kernels (docs/team.md,
-"Bitwise reproducibility").
+"Bitwise reproducibility"), so when the committed record names another kind of CPU, `make repro`
+says so in one line (`other_machine`).
 """
 
 from __future__ import annotations
@@ -119,3 +120,28 @@ def record_machine(repo: Path) -> bool:
     with atomic_open(record, "wb") as fh:
         fh.write(want)
     return True
+
+
+def _described(record: str) -> dict[str, str]:
+    """The `key: value` lines of a `dvc.lock.cpu` text."""
+    return {
+        key.strip(): value.strip() for key, sep, value in (line.partition(":") for line in record.splitlines()) if sep
+    }
+
+
+def other_machine(repo: Path) -> str | None:
+    """When `dvc.lock` differs from the committed one and the commit's `dvc.lock.cpu` names another
+    kind of CPU than this one: the line that says why its outputs may differ, else None."""
+    path, committed = repo / LOCK, _committed(repo, MACHINE)
+    if committed is None or not path.is_file() or path.read_bytes() == _committed(repo, LOCK):
+        return None
+    theirs, ours = _described(committed.decode(errors="replace")), _described(machine())
+    if all(theirs.get(key) == ours.get(key) for key in ("cpu", "vendor", "arch")):
+        return None
+    return (
+        "dvc.lock differs from the committed one, which came from another kind of CPU "
+        f"({theirs.get('cpu', '?')}, {theirs.get('vendor', '?')}; this one: {ours['cpu']}, {ours['vendor']}). "
+        "Other CPUs run other kernels: a stage with the same inputs may write other bytes, its metrics within "
+        'noise (`dvc metrics diff HEAD`; docs/team.md, "Bitwise reproducibility"). For the committed bytes, '
+        "restore them from your team's remote: `make repro PULL=1`"
+    )

@@ -257,13 +257,16 @@ def reproduce(
 
 
 def tidy_lock(repo: Path, display: Display) -> None:
-    """dvc.lock as dvc.yaml defines it (pipeline/run/lockfile.py), and which machine wrote it if it changed."""
+    """dvc.lock as dvc.yaml defines it (pipeline/run/lockfile.py), which machine wrote it if it changed,
+    and a note when the committed one came from another kind of CPU."""
     try:
         if dropped := lockfile.tidy(repo):
             display.say(f"dvc.lock: dropped the entries of stages dvc.yaml no longer defines: {', '.join(dropped)}")
     except (ValueError, PipelineError) as err:  # dvc.yaml or params.yaml unreadable: DVC has said so already
         display.say(f"dvc.lock left as DVC wrote it ({err})")
     lockfile.record_machine(repo)
+    if line := lockfile.other_machine(repo):
+        display.say(f"note: {line}")
 
 
 def _interrupted(signum, frame) -> None:
