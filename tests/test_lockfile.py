@@ -99,7 +99,7 @@ def test_make_repro_says_so_when_the_committed_lock_came_from_another_kind_of_cp
     away = run_parallel(repo)
     assert away.returncode == 0, away.stdout + away.stderr
     notes = [line for line in away.stdout.splitlines() if "another kind of CPU" in line]
-    assert len(notes) == 1, away.stdout
+    assert len(notes) == 1 and away.stdout.rstrip().endswith(notes[0]), away.stdout  # one line, last of all
     assert notes[0].startswith("note: dvc.lock differs from the committed one")
     assert f"(Another CPU 9000, SomeVendor; this one: {lockfile._cpuinfo('model name')}," in notes[0]
     assert notes[0].endswith("restore them from your team's remote: `make repro PULL=1`")

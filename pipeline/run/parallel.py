@@ -257,14 +257,18 @@ def reproduce(
 
 
 def tidy_lock(repo: Path, display: Display) -> None:
-    """dvc.lock as dvc.yaml defines it (pipeline/run/lockfile.py), which machine wrote it if it changed,
-    and a note when the committed one came from another kind of CPU."""
+    """dvc.lock as dvc.yaml defines it (pipeline/run/lockfile.py), and which machine wrote it if it changed."""
     try:
         if dropped := lockfile.tidy(repo):
             display.say(f"dvc.lock: dropped the entries of stages dvc.yaml no longer defines: {', '.join(dropped)}")
     except (ValueError, PipelineError) as err:  # dvc.yaml or params.yaml unreadable: DVC has said so already
         display.say(f"dvc.lock left as DVC wrote it ({err})")
     lockfile.record_machine(repo)
+
+
+def say_other_machine(repo: Path, display: Display) -> None:
+    """Last of all: why the changed dvc.lock may differ from the committed one, when another kind of
+    CPU wrote that (pipeline/run/lockfile.py)."""
     if line := lockfile.other_machine(repo):
         display.say(f"note: {line}")
 
@@ -317,12 +321,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     if not (out.finished or out.failed):
+        say_other_machine(Path.cwd(), display)
         return 0  # nothing to do, and it said so
     display.summary(len(out.not_run), time.perf_counter() - began, args.jobs)
     if out.failed:
         display.failure({name: describe(code) for name, code in out.failed.items()}, out.not_run)
         return 1
     display.next_steps()
+    say_other_machine(Path.cwd(), display)
     return 0
 
 
