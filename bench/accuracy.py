@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 
 from bench.params import BenchParams
+from pipeline.core.store import Split
 from pipeline.data.augment import Policy, augment_batch
-from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
-from pipeline.training.loop import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch
+from pipeline.training.engine.runner import Runner
 
 
 def accuracy_per_second(

@@ -20,11 +20,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.params import load  # noqa: E402
+from pipeline.core.store import load_split, read_info  # noqa: E402
 from pipeline.data.augment import Policy  # noqa: E402
-from pipeline.data.store import load_split, read_info  # noqa: E402
 from pipeline.models import predict  # noqa: E402
-from pipeline.training.loop import Outputs  # noqa: E402
-from pipeline.training.runner import Runner  # noqa: E402
+from pipeline.training.engine.loop import Outputs  # noqa: E402
+from pipeline.training.engine.runner import Runner  # noqa: E402
 from pipeline.training.train import ImageData, train_model  # noqa: E402
 from pipeline.weights.checkpoint import load_checkpoint  # noqa: E402
 

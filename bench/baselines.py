@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from pipeline.data.store import load_split  # noqa: E402
+from pipeline.core.store import load_split  # noqa: E402
 
 
 def split(folder: str):

@@ -9,7 +9,7 @@ import torch
 from bench.params import BenchParams
 from bench.report import variant_of
 from bench.throughput import rate
-from pipeline.training.accelerate import Accelerator
+from pipeline.training.engine.accelerate import Accelerator
 
 
 def mlp_layers(P: BenchParams, in_features: int = 784) -> list[tuple[int, int]]:

@@ -16,14 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: `bench.` and `pipeline.` import from the root
 
 from pipeline.core import params  # noqa: E402
+from pipeline.core.store import Split  # noqa: E402
 from pipeline.data.augment import Policy, augment_batch  # noqa: E402
-from pipeline.data.store import Split  # noqa: E402
 from pipeline.models import as_float, build_model  # noqa: E402
 from pipeline.schema.runtime import AccelerateParams  # noqa: E402
 from pipeline.training.charrnn import run_epoch  # noqa: E402
-from pipeline.training.loop import BINARY, MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch  # noqa: E402
-from pipeline.training.runner import Runner  # noqa: E402
-from pipeline.training.runtime import seed_everything  # noqa: E402
+from pipeline.training.engine.loop import BINARY, MULTICLASS, OPTIMIZERS, evaluate, train_one_epoch  # noqa: E402
+from pipeline.training.engine.runner import Runner  # noqa: E402
+from pipeline.training.engine.runtime import seed_everything  # noqa: E402
 
 Run = Callable[[int], None]  # runs k steps (or k validation batches)
 
@@ -71,7 +71,7 @@ def image_job(
     timing_batch: int | None = None,
 ) -> Job:
     """What pipeline.training.train.fit_images sets up (accelerator, optimizer, augmenting `prepare`),
-    then pipeline.training.loop.train_one_epoch over k batches and pipeline.training.loop.evaluate over k batches
+    then pipeline.training.engine.loop.train_one_epoch over k batches and pipeline.training.engine.loop.evaluate over k batches
     (of `timing_batch` images when given, the figure then scaled to the real batch)."""
     p = params.entry(raw, section, name)
     p = type(p).model_validate(p.model_dump() | update)

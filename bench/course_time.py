@@ -2,10 +2,10 @@
 
 For each model at the course's settings (docs/results.md, "The course's settings"; the `course:`
 comments of params.yaml), times a few training steps and validation batches with the pipeline's own
-code (model builders, `pipeline.training.loop.train_one_epoch` with the image models' augmentation and
+code (model builders, `pipeline.training.engine.loop.train_one_epoch` with the image models' augmentation and
 accelerate settings, `pipeline.training.charrnn.run_epoch`, `pipeline.training.style.stylize`) on seeded random
-tensors of the real shapes, after a warm-up call, in the mode `pipeline.training.runtime.configure` picks (a
-CPU: deterministic, one thread; CUDA: bf16 autocast for image training, as `pipeline.training.accelerate`).
+tensors of the real shapes, after a warm-up call, in the mode `pipeline.training.engine.runtime.configure` picks (a
+CPU: deterministic, one thread; CUDA: bf16 autocast for image training, as `pipeline.training.engine.accelerate`).
 Extrapolates to the course's epochs, one validation pass per epoch included (data loading,
 checkpoint writes and the evaluate stage are not), and prints the table beside baselines from the
 same run (bare matmul GFLOP/s as bench/ceiling.py measures them; `python -c "import torch"`).
@@ -35,7 +35,7 @@ from pipeline.core import params  # noqa: E402
 from pipeline.core.errors import ConfigError  # noqa: E402
 from pipeline.core.io import write_json  # noqa: E402
 from pipeline.schema.runtime import RuntimeParams  # noqa: E402
-from pipeline.training.runtime import configure, resolve_device  # noqa: E402
+from pipeline.training.engine.runtime import configure, resolve_device  # noqa: E402
 
 MIN_SECONDS = 0.5  # a light model runs more steps, until its timing lasts about this long
 FIXED_COST = {"style"}  # each call pays a setup: per step = (time of 1 + k steps - time of 1 step) / k

@@ -6,7 +6,7 @@ time per run and whether the weights came out byte-identical across the thread c
 
 - default: all cores, oneDNN on (PyTorch's defaults);
 - oneDNN off: torch.backends.mkldnn.enabled = False;
-- deterministic: what `runtime.deterministic` does on a CPU (pipeline/training/runtime.py).
+- deterministic: what `runtime.deterministic` does on a CPU (pipeline/training/engine/runtime.py).
 
     python bench/determinism.py
 """
@@ -25,9 +25,9 @@ import hashlib, logging, sys, tempfile, time
 sys.path.insert(0, ".")
 import torch
 from bench.params import load
-from pipeline.training.runtime import configure
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.runtime import configure
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.schema.runtime import RuntimeParams
 threads, setting, family = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 torch.set_num_threads(threads)
@@ -38,7 +38,7 @@ if setting == "deterministic":
 logging.basicConfig(level=logging.WARNING)
 P = load()
 from pipeline.core.io import load_torch, read_json
-from pipeline.data.store import load_split, read_info
+from pipeline.core.store import load_split, read_info
 import torch._dynamo  # imported by the first optimizer step anyway (seconds); kept out of the timing
 start = time.perf_counter()
 with tempfile.TemporaryDirectory() as t:

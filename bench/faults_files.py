@@ -142,7 +142,7 @@ class Evil:
 def write_store(folder: Path) -> Path:
     import torch
 
-    from pipeline.data.store import Split, save_split
+    from pipeline.core.store import Split, save_split
 
     images, labels = _digits()
     path = folder / "train.pt"

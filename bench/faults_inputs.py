@@ -64,7 +64,7 @@ class Case:
 F, T = "pipeline.data.formats", "pipeline.data.text"
 IDX, DIGITS, CIFAR = f"{F}:read_idx", f"{F}:parse_digits_csv", f"{F}:parse_cifar10"
 ZIP, DIR, ACL = f"{F}:parse_image_folder_zip", f"{F}:parse_image_folder_dir", f"{T}:read_aclimdb"
-STORE, CKPT = "pipeline.data.store:load_split", "pipeline.weights.checkpoint:load_checkpoint"
+STORE, CKPT = "pipeline.core.store:load_split", "pipeline.weights.checkpoint:load_checkpoint"
 ADMISSIONS, POINTS = f"{F}:parse_admissions_csv", f"{F}:parse_points_csv"
 TABLE = b"admit,gre,gpa,rank\n0,380,3.61,3\n1,660,3.67,3\n"
 REVIEWS = put("labels.txt", b"positive\nnegative\n")

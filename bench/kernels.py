@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import CPU_KERNELS  # noqa: E402
+from pipeline.core.kernels import CPU_KERNELS  # noqa: E402
 from pipeline.core.params import read_yaml  # noqa: E402
 from tests.helpers import kernels  # noqa: E402
 from tests.helpers.project import make_project, shrink, tool_env  # noqa: E402

@@ -7,7 +7,7 @@ stage's own command from dvc.lock, outputs to a temporary folder, with a copy of
 
 - in one process at the entry's seed and at `--seeds` more seeds: the spread of those runs is the
   run-to-run noise of one process (a rank's different dropout masks and augmentation draws are
-  what a different seed changes; the steps themselves are one process's, pipeline.training.distributed);
+  what a different seed changes; the steps themselves are one process's, pipeline.training.engine.distributed);
 - as 2 gloo ranks (`torchrun --standalone --nproc-per-node 2 -m`) at the entry's seed.
 
 It prints a Markdown table (docs/gpu.md has the one from this machine) and, with --json, writes

@@ -52,7 +52,7 @@ from bench.params import load  # noqa: E402
 from bench.report import inference_table, table  # noqa: E402
 from bench.throughput import throughput  # noqa: E402
 from pipeline.core.io import atomic_open  # noqa: E402
-from pipeline.training.runtime import configure, resolve_device  # noqa: E402
+from pipeline.training.engine.runtime import configure, resolve_device  # noqa: E402
 
 
 def main() -> None:

@@ -14,12 +14,12 @@ import torch.nn.functional as F
 
 from bench.datafiles import write_cifar_like, write_mnist_like
 from bench.params import BenchParams
+from pipeline.core.store import Split
 from pipeline.data.augment import Policy, augment_batch
-from pipeline.data.store import Split
 from pipeline.models import as_float, build_model
-from pipeline.training.accelerate import Accelerator
-from pipeline.training.loop import MULTICLASS, OPTIMIZERS, train_one_epoch
-from pipeline.training.runner import Runner
+from pipeline.training.engine.accelerate import Accelerator
+from pipeline.training.engine.loop import MULTICLASS, OPTIMIZERS, train_one_epoch
+from pipeline.training.engine.runner import Runner
 
 COURSE_BATCH = 20  # the course's MNIST and CIFAR-10 notebooks
 GPU_BATCH = 4096  # on a GPU also a batch that fills it
@@ -60,7 +60,7 @@ def spec_for(shape: tuple[int, ...], mean: float = 0.5, std: float = 0.25) -> di
 
 
 def pipeline_step(arch: str, data: Split, batch: int, P: BenchParams, device: torch.device) -> Callable[[], int]:
-    """The pipeline's own training step (pipeline.training.loop.train_one_epoch over whole-split tensors
+    """The pipeline's own training step (pipeline.training.engine.loop.train_one_epoch over whole-split tensors
     on the device, augmentation on batches), on chunks of 64 batches."""
     p = P.model(arch).model_copy(update={"batch_size": batch})
     runner = Runner.local(f"train.{arch}", 0, device, P.accelerate)

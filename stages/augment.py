@@ -2,9 +2,9 @@
 batches, and a preview grid of training images beside their augmented versions."""
 
 from pipeline.core import cli, params
+from pipeline.core.store import load_split
 from pipeline.data.augment import Policy, write_policy
 from pipeline.data.facts import read_facts
-from pipeline.data.store import load_split
 from pipeline.schema.augment import AugmentParams, problems
 
 

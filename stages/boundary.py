@@ -2,7 +2,7 @@
 real plane for two features, the first two principal components' plane for more)."""
 
 from pipeline.core import cli
-from pipeline.data.store import load_split, read_info
+from pipeline.core.store import load_split, read_info
 from pipeline.inspection.boundary import plot_model_boundary
 
 

@@ -3,7 +3,7 @@ program (model.ts) and by ONNX Runtime (model.onnx) on the test split, against t
 accuracy of each and the largest |difference| of their outputs (metrics)."""
 
 from pipeline.core import cli, params
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.deployment.deploy import CHECKED, RUN_BY, check_classifier
 from pipeline.schema.export import ExportParams
 

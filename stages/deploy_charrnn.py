@@ -3,7 +3,7 @@ validation text, text generated with the sample section's settings and greedily)
 Runtime, against the eager model and Python's sampling."""
 
 from pipeline.core import cli, params
-from pipeline.data.integrity import load_verified
+from pipeline.core.io import load_verified
 from pipeline.deployment.deploy import CHECKED, RUN_BY
 from pipeline.deployment.deploy_charrnn import check_charrnn
 from pipeline.schema.charrnn import Sampling

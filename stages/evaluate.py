@@ -2,11 +2,11 @@
 of a classifier on the validation and test splits, and the test split's confusion matrix."""
 
 from pipeline.core import cli, params
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.inspection.evaluate import evaluate_model
 from pipeline.schema.evaluate import EvaluateParams
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.runtime import configure, resolve_device
+from pipeline.training.engine.runtime import configure, resolve_device
 
 
 def main() -> None:

@@ -2,11 +2,11 @@
 precision and recall, and seeded text samples (top-k sampling from a prime: the sample section)."""
 
 from pipeline.core import cli, params
-from pipeline.data.integrity import load_verified
+from pipeline.core.io import load_verified
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.training.charrnn import evaluate_charrnn
-from pipeline.training.runtime import configure
+from pipeline.training.engine.runtime import configure
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 classifier plus metadata.json, each format checked against the eager model on the test split."""
 
 from pipeline.core import cli, params
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.deployment.export import export_classifier
 from pipeline.schema.export import ExportParams
 

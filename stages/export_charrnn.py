@@ -2,7 +2,7 @@
 (model(x, h, c) -> logits, h, c), checked on windows of the validation text."""
 
 from pipeline.core import cli, params
-from pipeline.data.integrity import load_verified
+from pipeline.core.io import load_verified
 from pipeline.deployment.export_charrnn import export_charrnn
 from pipeline.schema.export import ExportParams
 

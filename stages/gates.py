@@ -4,8 +4,8 @@ the learned boundaries drawn."""
 from pipeline.core import cli, params
 from pipeline.schema.gates import read
 from pipeline.schema.runtime import RuntimeParams
+from pipeline.training.engine.runtime import configure
 from pipeline.training.gates import run_gates
-from pipeline.training.runtime import configure
 
 
 def main() -> None:

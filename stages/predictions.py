@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.core import cli
 from pipeline.core.io import read_json
-from pipeline.data.store import load_split, read_info
+from pipeline.core.store import load_split, read_info
 from pipeline.inspection.predictions import as_trained, plot_predictions
 
 

@@ -3,7 +3,7 @@
 from pipeline.core import cli, params
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.schema.style import StyleParams
-from pipeline.training.runner import Runner
+from pipeline.training.engine.runner import Runner
 from pipeline.training.style import run_style_transfer
 
 

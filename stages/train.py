@@ -3,8 +3,8 @@ best validation loss and logging per-epoch loss and accuracy curves (DVC plots).
 
 from pipeline.core import cli, params
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.training.train import IMAGE_INPUTS, ImageData, train_model
 
 

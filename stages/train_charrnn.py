@@ -1,12 +1,11 @@
 """Stage train_charrnn@<model>: the character-level RNN (LSTM, GRU or RNN: `cell`) on an encoded corpus."""
 
 from pipeline.core import cli, params
-from pipeline.core.io import read_json
-from pipeline.data.integrity import load_verified
+from pipeline.core.io import load_verified, read_json
 from pipeline.schema.runtime import RuntimeParams
 from pipeline.training.charrnn import train_charrnn
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 
 
 def main() -> None:

@@ -2,10 +2,10 @@
 
 from pipeline.core import cli, params
 from pipeline.core.io import read_json
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.loop import SPLIT_INPUTS, Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import SPLIT_INPUTS, Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.training.sentiment import train_sentiment
 
 

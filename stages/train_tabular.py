@@ -2,10 +2,10 @@
 perceptron by the course's perceptron trick, on a table (restarts: the best of several seeds)."""
 
 from pipeline.core import cli, params
-from pipeline.data.store import load_split, read_info
+from pipeline.core.store import load_split, read_info
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.loop import SPLIT_INPUTS
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import SPLIT_INPUTS
+from pipeline.training.engine.runner import Runner
 from pipeline.training.tabular import train_tabular
 
 

@@ -2,8 +2,8 @@
 
 from pipeline.core import cli, params
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.training.train import IMAGE_INPUTS, ImageData
 from pipeline.training.transfer import train_transfer
 

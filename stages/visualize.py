@@ -3,7 +3,7 @@ classifier: its first layer's filters, and the feature maps of one test image pe
 convolution, activation and pooling layer. Reads no params."""
 
 from pipeline.core import cli
-from pipeline.data.store import load_split, read_info
+from pipeline.core.store import load_split, read_info
 from pipeline.inspection.visualize import visualize
 
 

@@ -9,12 +9,12 @@ import shutil
 import pytest
 import torch
 
-from pipeline.data.store import Split
+from pipeline.core.store import Split
 from pipeline.models import build_model
 from pipeline.schema.runtime import AccelerateParams
-from pipeline.training.accelerate import Accelerator
-from pipeline.training.loop import OPTIMIZERS, train_one_epoch
-from pipeline.training.runner import Runner
+from pipeline.training.engine.accelerate import Accelerator
+from pipeline.training.engine.loop import OPTIMIZERS, train_one_epoch
+from pipeline.training.engine.runner import Runner
 from tests.conftest import small_train_params
 
 CPU = torch.device("cpu")

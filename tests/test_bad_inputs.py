@@ -15,8 +15,7 @@ import torch
 
 from bench.faults_inputs import CASES, cut_half, run_case, zero_bytes
 from pipeline.core.errors import DataError, TrainingError
-from pipeline.core.io import load_torch, save_torch
-from pipeline.data.integrity import verify_zip
+from pipeline.core.io import load_torch, save_torch, verify_zip
 from pipeline.data.sources import facts, read_source
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, make_idx_dataset, small_train_params

@@ -126,7 +126,7 @@ def exports(digits_store, trained_mlp, tmp_path_factory):
     """exports/mlp and models/mlp/model.pt laid out as the pipeline writes them, from a small MLP."""
     import shutil
 
-    from pipeline.data.store import load_split
+    from pipeline.core.store import load_split
     from pipeline.deployment.export import export_classifier
 
     root = tmp_path_factory.mktemp("inference")

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from pipeline.core.store import DatasetInfo, Split, load_split, read_info
 from pipeline.data.normalize import normalize_dataset
 from pipeline.data.sources import facts, read_source
-from pipeline.data.store import DatasetInfo, Split, load_split, read_info
 from pipeline.inspection.boundary import plane, plot_model_boundary
 from pipeline.schema.logreg import Params as LogRegParams
 from pipeline.schema.normalize import NormalizeParams

@@ -16,7 +16,7 @@ from torch import nn
 
 from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.data.text import encode_reviews_dataset
 from pipeline.deployment.cpp import generate
 from pipeline.deployment.deploy import check_classifier
@@ -32,8 +32,8 @@ from pipeline.schema import charrnn as charrnn_schema
 from pipeline.schema import sentiment as sentiment_schema
 from pipeline.schema.encode import EncodeReviewsParams
 from pipeline.training.charrnn import sample, train_charrnn
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.training.sentiment import train_sentiment
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, encoded_corpus, fetch

@@ -17,8 +17,8 @@ from pipeline.deployment.export import FORMATS
 from pipeline.deployment.export_charrnn import export_charrnn
 from pipeline.schema.charrnn import Params, Sampling
 from pipeline.training.charrnn import batches, evaluate_charrnn, sample, train_charrnn
-from pipeline.training.loop import Outputs
-from pipeline.training.runner import Runner
+from pipeline.training.engine.loop import Outputs
+from pipeline.training.engine.runner import Runner
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import ROOT, encoded_corpus
 

@@ -135,7 +135,8 @@ def test_a_model_removed_from_params_but_named_in_dvc_yaml(real_params, tmp_path
 def test_a_whole_section_removed_but_named_in_dvc_yaml(real_params, tmp_path):
     del real_params["sentiment"]
     proc = make_check(write_project(tmp_path, real_params))
-    one_clear_error(proc, "sentiment: missing, and dvc.yaml uses ${sentiment} (in stages.train_sentiment.foreach")
+    one_clear_error(proc, "sentiment: missing, and dvc.yaml uses ${sentiment} (in stages.evaluate_sentiment.foreach")
+    assert "stages.train_sentiment.foreach and 1 more); add it back" in proc.stderr
     assert "sentiment.sentiment.dataset: missing, and dvc.yaml uses ${sentiment.sentiment.dataset}" in proc.stderr
 
 

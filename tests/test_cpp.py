@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import torch
 
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.deployment import cpp
 from pipeline.deployment.deploy import check_classifier
 from pipeline.deployment.export import export_classifier

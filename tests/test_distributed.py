@@ -20,8 +20,8 @@ import torch
 from pipeline.core.cli import RANKS_END_TOGETHER
 from pipeline.core.errors import ConfigError
 from pipeline.training.charrnn import batches
-from pipeline.training.distributed import SINGLE, World, shard
-from pipeline.training.runner import Runner
+from pipeline.training.engine.distributed import SINGLE, World, shard
+from pipeline.training.engine.runner import Runner
 from tests.conftest import Project, md5, tool_env
 
 
@@ -80,7 +80,7 @@ def test_a_one_process_family_under_a_launcher_trains_on_rank_0_alone(monkeypatc
     monkeypatch.setenv("RANK", "0")
     with caplog.at_level(logging.INFO, logger="pipeline"), Runner.start("style.s", "cpu", 0, ranks=False) as runner:
         assert not runner.world.active and runner.device == torch.device("cpu")
-    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.training.runner"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "pipeline.training.engine.runner"] == [
         "style.s trains in one process: rank 0 trains alone, the other ranks of the launcher exit"
     ]
 

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.inspection.evaluate import binary_report, classification_report, evaluate_model
 
 

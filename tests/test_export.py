@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from pipeline.core.errors import ExportError
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.deployment import export as export_mod
 from pipeline.deployment.export import batch_signature, export_all, export_classifier
 from pipeline.weights.checkpoint import load_checkpoint

@@ -14,7 +14,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.io import atomic_open, load_torch, save_torch, write_json
 from pipeline.core.params import read_yaml
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.runtime import configure, resolve_device, seed_everything
+from pipeline.training.engine.runtime import configure, resolve_device, seed_everything
 from tests.conftest import ROOT
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import pipeline
+from pipeline.core import kernels as pins
 from pipeline.core.errors import ExportError
 from pipeline.deployment.deploy import check_diff
 from pipeline.run import lockfile
@@ -23,7 +23,7 @@ from tests.helpers import kernels
 from tests.helpers.project import tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
-AVX2 = pipeline._cpu_flags() is not None and set(pipeline.NEEDS) <= pipeline._cpu_flags()
+AVX2 = pins._cpu_flags() is not None and set(pins.NEEDS) <= pins._cpu_flags()
 needs_avx2 = pytest.mark.skipif(not AVX2, reason="the pins apply to x86-64 CPUs with AVX2 and FMA only")
 # What a machine may set that differs from every pin: OpenBLAS's and ATen's AVX-512 kernels, oneDNN's
 # widest, MKL choosing by CPU.
@@ -59,13 +59,13 @@ def test_the_pins_replace_what_the_environment_set_and_the_stage_log_says_what()
     assert log == [
         f"INFO pipeline: {name}={FOREIGN[name]} in the environment replaced by {pin}, the pinned CPU "
         "kernels that give the committed bytes (docs/team.md)"
-        for name, pin in pipeline.CPU_KERNELS.items()
+        for name, pin in pins.CPU_KERNELS.items()
     ]
 
 
 @needs_avx2
 def test_a_value_equal_to_the_pin_is_not_reported():
-    kernels, log = probe(dict(pipeline.CPU_KERNELS))
+    kernels, log = probe(dict(pins.CPU_KERNELS))
     assert kernels["openblas"] == ["Haswell"] and log == []
 
 
@@ -81,11 +81,11 @@ def test_pipeline_cpu_kernels_machine_leaves_each_library_its_own_choice():
 
 def test_without_avx2_nothing_is_pinned_and_one_line_says_so(monkeypatch):
     """A CPU without AVX2 (an old x86-64; arm64 likewise): the machine's own settings stay."""
-    monkeypatch.setattr(pipeline, "_cpu_flags", lambda: {"sse2", "avx"})
-    monkeypatch.setattr(pipeline.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(pins, "_cpu_flags", lambda: {"sse2", "avx"})
+    monkeypatch.setattr(pins.platform, "machine", lambda: "x86_64")
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Sandybridge")
     monkeypatch.delenv("PIPELINE_CPU_KERNELS", raising=False)
-    assert pipeline._pin() == [
+    assert pins._pin() == [
         "CPU kernels not pinned (this x86_64 CPU has no AVX2/FMA): the libraries pick their own, "
         "and outputs may differ from the committed bytes (docs/team.md, Bitwise reproducibility)"
     ]
@@ -114,13 +114,13 @@ def test_onnx_runtime_s_difference_is_recorded_as_its_bound_and_the_figure_logge
 # kernel moves depends on the CPU it runs on, so the table has one column per kind of CPU it was
 # measured on: a 2-core AMD EPYC with AVX-512, and a 2-core Intel Xeon with AVX-512 and AMX.
 # OPENBLAS_CORETYPE=Zen changed no stage on either, MKL_CBWR=AUTO none on the AMD EPYC.
-AVX512 = AVX2 and "avx512f" in pipeline._cpu_flags()
+AVX512 = AVX2 and "avx512f" in pins._cpu_flags()
 AMD_EPYC, INTEL_XEON = "AMD, AVX-512", "Intel, AVX-512 and AMX"
 
 
 def cpu_kind() -> str:
     """The column of the table this machine's CPU belongs to (or a name no column has)."""
-    flags = pipeline._cpu_flags() or set()
+    flags = pins._cpu_flags() or set()
     vendor = {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}.get(lockfile._cpuinfo("vendor_id"), "another vendor")
     wide = ", AVX-512" if "avx512f" in flags else ""
     return f"{vendor}{wide}{' and AMX' if wide and 'amx_tile' in flags else ''}"
@@ -165,12 +165,12 @@ CANDIDATES = sorted({stage for _, kinds in FORCED.values() for stages in kinds.v
 
 def test_the_cpu_kind_names_vendor_and_width(monkeypatch):
     monkeypatch.setattr(lockfile, "_cpuinfo", lambda field: "GenuineIntel")
-    monkeypatch.setattr(pipeline, "_cpu_flags", lambda: {"avx2", "fma", "avx512f", "amx_tile"})
+    monkeypatch.setattr(pins, "_cpu_flags", lambda: {"avx2", "fma", "avx512f", "amx_tile"})
     assert cpu_kind() == INTEL_XEON
     monkeypatch.setattr(lockfile, "_cpuinfo", lambda field: "AuthenticAMD")
-    monkeypatch.setattr(pipeline, "_cpu_flags", lambda: {"avx2", "fma", "avx512f"})
+    monkeypatch.setattr(pins, "_cpu_flags", lambda: {"avx2", "fma", "avx512f"})
     assert cpu_kind() == AMD_EPYC
-    monkeypatch.setattr(pipeline, "_cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(pins, "_cpu_flags", lambda: {"avx2", "fma"})
     assert cpu_kind() == "AMD"
 
 
@@ -197,7 +197,7 @@ def test_with_the_pins_off_a_forced_kernel_changes_the_stages_the_table_names(re
     if not possible:
         pytest.skip(f"{forced} needs a CPU with {'AVX-512' if AVX2 else 'AVX2'}")
     name, _, value = forced.partition("=")
-    env = tool_env() | pipeline.CPU_KERNELS | {name: value, "PIPELINE_CPU_KERNELS": "machine"}
+    env = tool_env() | pins.CPU_KERNELS | {name: value, "PIPELINE_CPU_KERNELS": "machine"}
     stages = kinds.get(cpu_kind())
     changed = kernels.changes(reproduced_copy.path, stages or CANDIDATES, env)
     if stages is None:

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from pipeline.core.errors import DataError
+from pipeline.core.store import load_split, read_info
 from pipeline.data.normalize import channel_stats, normalize_dataset, stratified_split
 from pipeline.data.sources import facts, read_source
-from pipeline.data.store import load_split, read_info
 from pipeline.schema.normalize import NormalizeParams
 from tests.conftest import ROOT, fetch, make_idx_dataset
 

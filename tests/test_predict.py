@@ -384,7 +384,7 @@ def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(exports, photos):
 
 
 def test_a_freshly_exported_mlp_predicts_the_same_on_both_runtimes(digits_store, trained_mlp, tmp_path):
-    from pipeline.data.store import load_split
+    from pipeline.core.store import load_split
     from pipeline.deployment.export import export_classifier
 
     folder = tmp_path / "mlp"

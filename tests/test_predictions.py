@@ -14,7 +14,7 @@ from torch import nn
 
 from pipeline.core.errors import DataError, PipelineError
 from pipeline.core.io import read_json, write_json
-from pipeline.data.store import Split, load_split
+from pipeline.core.store import Split, load_split
 from pipeline.deployment.export import export_classifier
 from pipeline.inspection.predictions import (
     WRONG,

@@ -21,7 +21,7 @@ from tests.conftest import commit_dvc_repo, sh, tool_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# A training stage as pipeline.training.loop.fit logs it: one line per epoch; its output depends on n // 10 only,
+# A training stage as pipeline.training.engine.loop.fit logs it: one line per epoch; its output depends on n // 10 only,
 # so that another n can leave what reads it up to date.
 TRAIN = f"""import logging, pathlib, sys, time
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -29,7 +29,7 @@ n = int(pathlib.Path("params.yaml").read_text().split()[-1])
 print("the stage's own line")
 for epoch in range(1, n + 1):
     time.sleep(float(sys.argv[1]))
-    logging.getLogger("pipeline.training.loop").info({EPOCH_LINE!r}, epoch, n, 1 / epoch, 0.5, 2 / epoch, 0.5, "")
+    logging.getLogger("pipeline.training.engine.loop").info({EPOCH_LINE!r}, epoch, n, 1 / epoch, 0.5, 2 / epoch, 0.5, "")
 pathlib.Path("count.txt").write_text(f"{{n // 10}}\\n")
 """
 
@@ -142,7 +142,7 @@ def test_the_end_line_is_the_status_dvc_gave_and_the_table_groups_the_stages_up_
     ):
         shown.started(name)
         shown.seen(name, said)
-        shown.seen(name, "INFO pipeline.training.loop: " + EPOCH_LINE % (1, 3, 0.5, 0.9, 0.6, 0.8, ""))
+        shown.seen(name, "INFO pipeline.training.engine.loop: " + EPOCH_LINE % (1, 3, 0.5, 0.9, 0.6, 0.8, ""))
     for name, seconds in (("a", 0.5), ("b", 1.0), ("train@mlp", 12.0)):
         shown.ended(name, seconds)
     shown.ended("c", 2.0, "exit 3")
@@ -188,7 +188,7 @@ def test_the_live_line_follows_epochs_and_steps_and_a_restart(tmp_path):
     for epoch in (1, 2, 3, 1):  # tabular models train again from another seed
         shown.seen(
             "train@logreg",
-            "INFO pipeline.training.loop: " + EPOCH_LINE % (epoch, 3, 1 / epoch, 0.9, 2 / epoch, 0.8, ""),
+            "INFO pipeline.training.engine.loop: " + EPOCH_LINE % (epoch, 3, 1 / epoch, 0.9, 2 / epoch, 0.8, ""),
         )
     shown.started("style@style")
     shown.seen("style@style", "INFO pipeline.training.style: " + STEP_LINE % (100, 300, 1.25, 3.5, 4.75))

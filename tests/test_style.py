@@ -11,7 +11,7 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.params import read_yaml
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.style import StyleParams
-from pipeline.training.runner import Runner
+from pipeline.training.engine.runner import Runner
 from pipeline.training.style import VGG19_LAYERS, gram, run_style_transfer, vgg_features
 from pipeline.weights.backbone import fetch_backbone
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights

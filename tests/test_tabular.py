@@ -14,12 +14,12 @@ import torch
 from pipeline.core import params
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import read_json
+from pipeline.core.store import DatasetInfo, Split, load_split, read_info
 from pipeline.data.formats import (
     parse_admissions_csv,
     parse_breast_cancer_csv,
     parse_points_csv,
 )
-from pipeline.data.store import DatasetInfo, Split, load_split, read_info
 from pipeline.inspection.evaluate import evaluate_model
 from pipeline.models import TabularClassifier, build_model, predict
 from pipeline.schema.logreg import Params as LogRegParams

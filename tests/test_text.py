@@ -12,7 +12,7 @@ import torch
 
 from pipeline.core.errors import DataError
 from pipeline.core.io import load_torch, read_json
-from pipeline.data.store import load_split
+from pipeline.core.store import load_split
 from pipeline.data.text import (
     build_vocab,
     encode_reviews_dataset,

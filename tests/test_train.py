@@ -11,10 +11,10 @@ import torch
 from pipeline.core.errors import TrainingError
 from pipeline.core.io import load_torch
 from pipeline.core.params import arch_schema
+from pipeline.core.store import load_split
 from pipeline.data.augment import Policy
-from pipeline.data.store import load_split
 from pipeline.training import train as train_mod
-from pipeline.training.loop import OPTIMIZERS
+from pipeline.training.engine.loop import OPTIMIZERS
 from pipeline.weights.checkpoint import load_checkpoint
 from tests.conftest import small_train_params, train_image
 
@@ -73,7 +73,7 @@ def test_same_seed_same_weights_other_seed_other_weights(digits_store, tmp_path)
     assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
 
 
-# What each family built for itself before they shared pipeline.training.loop.OPTIMIZERS.
+# What each family built for itself before they shared pipeline.training.engine.loop.OPTIMIZERS.
 BEFORE = {
     "charrnn": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),
     "sentiment": lambda ps, p: torch.optim.Adam(ps, lr=p.lr),

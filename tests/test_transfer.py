@@ -12,16 +12,16 @@ import torch
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.io import load_torch
 from pipeline.core.params import read_yaml
+from pipeline.core.store import load_split, read_info
 from pipeline.data.augment import Policy
 from pipeline.data.formats import parse_image_folder_dir, parse_image_folder_zip
 from pipeline.data.normalize import normalize_dataset
-from pipeline.data.store import load_split, read_info
 from pipeline.deployment.export import export_classifier
 from pipeline.inspection.evaluate import evaluate_model
 from pipeline.schema.backbones import BackboneParams
 from pipeline.schema.normalize import NormalizeParams
 from pipeline.schema.transfer import Params as TransferParams
-from pipeline.training.loop import Outputs
+from pipeline.training.engine.loop import Outputs
 from pipeline.training.train import ImageData
 from pipeline.training.transfer import train_transfer
 from pipeline.weights.backbone import fetch_backbone

@@ -12,7 +12,7 @@ from torch import nn
 
 from pipeline.core.errors import DataError
 from pipeline.core.params import arch_schema
-from pipeline.data.store import Split, load_split, read_info
+from pipeline.core.store import Split, load_split, read_info
 from pipeline.inspection.visualize import (
     MAX_CHANNELS,
     feature_maps,

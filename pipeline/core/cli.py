@@ -14,23 +14,23 @@ import threading
 import time
 from typing import Any, Callable
 
-from pipeline import KERNEL_NOTES
 from pipeline.core.errors import PipelineError
+from pipeline.core.kernels import KERNEL_NOTES
 from pipeline.core.params import read_yaml
 
 log = logging.getLogger("pipeline")
 _OUTPUTS: dict[str, int | None] = {}  # this stage's outputs -> their mtime when it started (None: absent)
-# The outputs of every training stage (pipeline.training.loop.Outputs reads them back): (option, help) pairs.
+# The outputs of every training stage (pipeline.training.engine.loop.Outputs reads them back): (option, help) pairs.
 TRAINING_OUTPUTS = (
     ("checkpoint", "output: best checkpoint"),
     ("loss-curve", "output: loss per epoch (CSV)"),
     ("accuracy-curve", "output: accuracy per epoch (CSV)"),
 )
-# The progress lines stages log, written by pipeline.training (an epoch: training.loop; a step:
+# The progress lines stages log, written by pipeline.training (an epoch: training.engine.loop; a step:
 # training.style) and read back for the live line by pipeline.run.progress (and by the tests).
 EPOCH_LINE = "epoch %3d/%d  train loss %.4f acc %.4f | val loss %.4f acc %.4f%s"
 STEP_LINE = "step %4d/%d  content %.4g  style %.4g  total %.4g"
-# Under torchrun, why a rank stopped when another ended first (pipeline.training.distributed says it too).
+# Under torchrun, why a rank stopped when another ended first (pipeline.training.engine.distributed says it too).
 RANKS_END_TOGETHER = "torchrun stops every rank when one ends; its report below says which rank and why"
 # Faults that are no bug, and their fix. ENOMEM also stands for MemoryError and torch's out-of-memory.
 FIXES = {
@@ -116,7 +116,7 @@ def run(main: Callable[[], None]) -> None:
     """Run a stage's `main`; what `verdict` knows exits with one line. On Linux the stage gets SIGTERM
     when its parent dies, and under `make repro` when DVC dies, so that no orphan runs on."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for note in KERNEL_NOTES:  # what pinning the CPU kernels replaced, or why it could not (pipeline/__init__.py)
+    for note in KERNEL_NOTES:  # what pinning the CPU kernels replaced, or why it could not (pipeline/core/kernels.py)
         log.info("%s", note)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _stop)

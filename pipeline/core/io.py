@@ -1,5 +1,7 @@
 """Atomic file writes: write `name.tmp` beside the target, then `os.replace` it into place,
-so a crash never leaves a half-written output that DVC could cache."""
+so a crash never leaves a half-written output that DVC could cache. Files the pipeline wrote with
+`save_torch` are zip archives whose members carry a CRC-32, which `torch.load` does not check:
+`load_verified` checks it first."""
 
 from __future__ import annotations
 
@@ -7,8 +9,14 @@ import contextlib
 import csv
 import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
+
+from pipeline.core.errors import DataError, one_line, rerun_hint
+
+CHUNK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -72,3 +80,29 @@ def write_png(picture: Any, path: str | os.PathLike) -> None:
 
     with atomic_open(path, "wb") as fh:
         Image.fromarray(picture).save(fh, format="PNG")
+
+
+def verify_zip(path: str | os.PathLike, kind: str) -> None:
+    """Check the CRC-32 of every member of a zip written by `save_torch`; a mismatch, a damaged
+    archive or a missing file is a DataError naming the file and the stage to rerun (`kind`: the
+    stage that writes such files, used when dvc.lock does not name it)."""
+    member = None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                member = info.filename
+                with zf.open(info) as fh:  # zipfile checks the header, and the CRC-32 at the end
+                    while fh.read(CHUNK):
+                        pass
+    except FileNotFoundError:
+        raise DataError(f"{path}: not found; {rerun_hint(path, kind)}") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as err:
+        what = "CRC mismatch" if str(err).startswith("Bad CRC-32") else one_line(err)
+        where = f" in {member}" if member else ""
+        raise DataError(f"{path}: corrupt ({what}{where}); {rerun_hint(path, kind)}") from None
+
+
+def load_verified(path: str | os.PathLike, kind: str, *, mmap: bool = False) -> Any:
+    """`load_torch` after `verify_zip`: for any file the pipeline wrote (splits, tokens, checkpoints)."""
+    verify_zip(path, kind)
+    return load_torch(path, mmap=mmap)

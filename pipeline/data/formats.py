@@ -17,9 +17,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from pipeline.core.errors import DataError
+from pipeline.core.errors import DataError, one_line
 from pipeline.data.imageprep import resize_crop
-from pipeline.data.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, one_line, refetch
+from pipeline.data.integrity import DECODE_ERRORS, MAX_MEMBER_BYTES, check_member, refetch
 from pipeline.data.tables import (
     Arrays,
     parse_admissions_csv,

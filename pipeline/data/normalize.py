@@ -12,10 +12,10 @@ import torch
 
 from pipeline.core.errors import ConfigError, DataError
 from pipeline.core.params import invalid
+from pipeline.core.store import DatasetInfo, Split, save_split, write_info
 from pipeline.data.facts import Facts
 from pipeline.data.formats import PARSERS, Arrays
 from pipeline.data.split import stratified_split
-from pipeline.data.store import DatasetInfo, Split, save_split, write_info
 from pipeline.schema.normalize import NormalizeParams, problems
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.core.errors import DataError
-from pipeline.data.integrity import one_line, refetch
+from pipeline.core.errors import DataError, one_line
+from pipeline.data.integrity import refetch
 from pipeline.data.own import read_table_csv
 
 

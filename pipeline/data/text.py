@@ -21,14 +21,14 @@ from typing import Callable
 import numpy as np
 import torch
 
-from pipeline.core.errors import DataError
+from pipeline.core.errors import DataError, one_line
 from pipeline.core.io import save_torch, write_json
 from pipeline.core.params import invalid
+from pipeline.core.store import Split, save_split
 from pipeline.data.facts import Facts
-from pipeline.data.integrity import DECODE_ERRORS, check_member, one_line, refetch
+from pipeline.data.integrity import DECODE_ERRORS, check_member, refetch
 from pipeline.data.own import read_labeled_reviews, read_text_files
 from pipeline.data.split import stratified_split
-from pipeline.data.store import Split, save_split
 from pipeline.data.words import tokenize
 from pipeline.schema.encode import EncodeReviewsParams, EncodeTextParams, review_problems
 

@@ -14,7 +14,7 @@ import torch
 
 from pipeline.core.errors import ExportError
 from pipeline.core.io import write_json
-from pipeline.data.store import Split, relabel
+from pipeline.core.store import Split, relabel
 from pipeline.deployment import cpp
 from pipeline.deployment.export import FORMATS, max_abs_diff
 from pipeline.models import as_float, predict

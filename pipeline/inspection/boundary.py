@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from pipeline.data.store import DatasetInfo, Split
+from pipeline.core.store import DatasetInfo, Split
 from pipeline.inspection.figures import pyplot, save_png
 from pipeline.weights.checkpoint import load_checkpoint
 

@@ -13,10 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from pipeline.core.errors import TrainingError
+from pipeline.core.errors import TrainingError, rerun_hint
 from pipeline.core.io import write_csv, write_json
-from pipeline.data.integrity import rerun_hint
-from pipeline.data.store import relabel
+from pipeline.core.store import relabel
 from pipeline.inspection.figures import pyplot, save_png
 from pipeline.inspection.metrics import confusion_matrix, per_class_scores
 from pipeline.models import predict

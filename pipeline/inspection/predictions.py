@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from pipeline.core.errors import DataError, PipelineError
-from pipeline.data.store import Split, relabel
+from pipeline.core.store import Split, relabel
 from pipeline.inspection.figures import save_png
 from pipeline.models import as_float
 from pipeline.weights.runtimes import load_torchscript

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from pipeline.core.errors import DataError
-from pipeline.data.store import Split, relabel
+from pipeline.core.store import Split, relabel
 from pipeline.inspection.figures import pyplot, save_png
 from pipeline.weights.checkpoint import load_checkpoint
 

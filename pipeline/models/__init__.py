@@ -58,7 +58,7 @@ def rebuild(arch: str, params: dict[str, Any], spec: dict[str, Any]) -> nn.Modul
 
 
 def image_spec(info) -> dict[str, Any]:
-    """What an image model needs from its dataset's stats (pipeline.data.store.DatasetInfo)."""
+    """What an image model needs from its dataset's stats (pipeline.core.store.DatasetInfo)."""
     return {
         "input_shape": list(info.shape),
         "classes": list(info.classes),
@@ -76,7 +76,7 @@ def as_float(x: torch.Tensor) -> torch.Tensor:
 def predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
     """Model outputs for stored inputs (uint8 images, float rows or token codes), in batches, in eval mode."""
     model.eval()
-    device = next(model.parameters()).device  # inputs may wait in host memory (pipeline.training.accelerate)
+    device = next(model.parameters()).device  # inputs may wait in host memory (pipeline.training.engine.accelerate)
     return torch.cat(
         [
             model(as_float(inputs[i : i + batch_size].to(device, non_blocking=True)))

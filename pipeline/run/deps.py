@@ -6,7 +6,7 @@ folder (`pipeline/core`, which every stage imports), and for a per-model stage t
 model and schema modules it builds by name (`pipeline/models/${item.arch}.py`). This module finds
 them by reading the import statements, and rewrites each stage's `deps:` list in place: its other
 deps (data, folders, non-Python files) stay first, as written; the script and the library code follow,
-sorted.
+sorted, a folder in place of its modules where the stage imports every one (pipeline/training/engine).
 `python -m pipeline.run.deps --check` (tests/test_dvc_yaml.py) says which stages disagree."""
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from pipeline.schema.families import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = "pipeline/core"
+# The package's own __init__ runs in every stage; it only imports the core's kernel pins (`root_problem`
+# checks), so the core folder covers it and no stage lists it.
+ROOT_INIT, ROOT_IMPORT = "pipeline/__init__.py", "import pipeline.core.kernels"
 ARCH_FILES = ("pipeline/models/${item.arch}.py", "pipeline/schema/${item.arch}.py")  # imported by name
 CHECKPOINT = "pipeline/weights/checkpoint.py"  # loading or saving a checkpoint builds the model by name
 WIDTH = 120
@@ -120,22 +123,70 @@ def shared_code(root: Path, stages: dict, params: dict) -> dict[int, set[str]]:
     return code
 
 
+def with_core(root: Path, code: set[str]) -> set[str]:
+    """`code` as a stage depends on it: importing any module of the core folder (or the package's
+    __init__, which imports it) means the whole folder."""
+    core = modules(root, CORE) | {ROOT_INIT}
+    return code | core if code & core else code
+
+
+def root_problem(root: Path) -> str | None:
+    """Why pipeline/__init__.py cannot go unlisted (it does more than import the kernel pins), or None."""
+    tree = ast.parse((root / ROOT_INIT).read_text())
+    statements = [
+        ast.unparse(s) for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+    ]
+    if statements != [ROOT_IMPORT]:
+        return (
+            f"{ROOT_INIT}: holds more than `{ROOT_IMPORT}` (a docstring aside), yet no stage lists it "
+            "(the core folder covers it): move the code into pipeline/core/"
+        )
+    return None
+
+
+def modules(root: Path, folder: str) -> set[str]:
+    """The Python files under `folder`, at any depth (bytecode caches aside)."""
+    return {str(p.relative_to(root)) for p in (root / folder).rglob("*.py") if "__pycache__" not in p.parts}
+
+
+def code_folders(root: Path) -> list[str]:
+    """The folders under pipeline/ that hold only Python modules, shallowest first: a stage that imports
+    every module of one depends on the folder, one entry for the same files."""
+    found = []
+    for folder in sorted((root / "pipeline").rglob("*/"), key=lambda p: (len(p.parts), p)):
+        files = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        if folder.is_dir() and "__pycache__" not in folder.parts and files and all(p.suffix == ".py" for p in files):
+            found.append(str(folder.relative_to(root)))
+    return found
+
+
+def as_deps(root: Path, code: set[str]) -> set[str]:
+    """`code` (files) as dvc.yaml lists it: a folder whose modules are all in it as the folder."""
+    entries = set(with_core(root, code))
+    for folder in code_folders(root):
+        if (inside := modules(root, folder)) <= entries:
+            entries = entries - inside | {folder}
+    return entries - {ROOT_INIT} if CORE in entries else entries
+
+
 def declared_code(root: Path, stage: dict) -> set[str]:
-    """Code deps as files: the core folder stands for the modules in it."""
-    deps = body(stage)["deps"]
-    files = {d for d in deps if d.endswith(".py")}
-    if CORE in deps:
-        files |= {str(p.relative_to(root)) for p in (root / CORE).glob("*.py")}
+    """Code deps as files: a folder of modules stands for the modules in it."""
+    files = set()
+    for dep in body(stage)["deps"]:
+        if dep.endswith(".py"):
+            files.add(dep)
+        elif dep.startswith("pipeline/") and (root / dep).is_dir():
+            files |= modules(root, dep) | ({ROOT_INIT} if dep == CORE else set())
     return files
 
 
 def wanted(root: Path, stage: dict, code: set[str]) -> list[str]:
-    """The stage's deps as they should be: its other deps as written, then `code`, sorted (the core
-    folder in place of its modules)."""
-    core = {str(p.relative_to(root)) for p in (root / CORE).glob("*.py")}
-    other = [d for d in body(stage)["deps"] if not (d.endswith(".py") or d == CORE)]
+    """The stage's deps as they should be: its other deps as written, then `code`, sorted (a folder in
+    place of its modules where the stage imports them all)."""
+    folders = set(code_folders(root))
+    other = [d for d in body(stage)["deps"] if not (d.endswith(".py") or d in folders)]
     script = str(script_of(root, stage).relative_to(root))
-    return other + [script] + sorted((code - core - {script}) | ({CORE} if code & core else set()))
+    return other + [script] + sorted(as_deps(root, code) - {script})
 
 
 def _item(text: str) -> str:
@@ -185,7 +236,9 @@ def stale(root: Path = ROOT) -> list[str]:
     stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
     params = yaml.safe_load((root / "params.yaml").read_text())
     shared = shared_code(root, stages, params)
-    return [name for name, stage in stages.items() if declared_code(root, stage) != shared[id(body(stage))]]
+    return [
+        name for name, stage in stages.items() if declared_code(root, stage) != with_core(root, shared[id(body(stage))])
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m pipeline.run.deps", description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml's code deps are not the imports")
     args = ap.parse_args(argv)
+    if problem := root_problem(ROOT):
+        print(problem)
+        return 1
     if args.check:
         if found := stale(ROOT):
             print(f"dvc.yaml: code deps differ from the imports for {', '.join(found)}; run `make deps`")

@@ -10,7 +10,7 @@ is DVC's own (read and written with DVC's YAML round trip), so a later `dvc repr
 file in place as it always does.
 
 When a run leaves `dvc.lock` other than the committed one, `dvc.lock.cpu` records the machine
-that wrote it (CPU, the kernel settings of pipeline/__init__.py, torch and Python): commit the two
+that wrote it (CPU, the kernel settings of pipeline/core/kernels.py, torch and Python): commit the two
 together. Results are bit-identical only across CPUs that run the same kernels (docs/team.md,
 "Bitwise reproducibility"), so when the committed record names another kind of CPU, `make repro`
 says so in one line (`other_machine`).
@@ -25,8 +25,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from pipeline import CPU_KERNELS
 from pipeline.core.io import atomic_open
+from pipeline.core.kernels import CPU_KERNELS
 
 LOCK = "dvc.lock"
 MACHINE = "dvc.lock.cpu"  # tracked in git beside dvc.lock

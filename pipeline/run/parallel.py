@@ -47,9 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Callable, Iterable
 
-from pipeline import KERNEL_NOTES
 from pipeline.core.errors import PipelineError, SchedulerError
 from pipeline.core.io import atomic_open
+from pipeline.core.kernels import KERNEL_NOTES
 from pipeline.run import lockfile, remote
 from pipeline.run.dvc import Dvc, parse_dot
 from pipeline.run.progress import Display

@@ -27,7 +27,7 @@ from pipeline.run.dvc import DVC_SAYS, FAILED, RAN, RESTORED, UP_TO_DATE
 LOGS = Path("logs")  # every stage's full output, beside dvc.yaml (ignored by git)
 TAIL = 30  # lines of a failed stage's log shown on the screen
 
-# What a stage logs as it goes: pipeline.training.loop.fit per epoch, pipeline.training.style per step
+# What a stage logs as it goes: pipeline.training.engine.loop.fit per epoch, pipeline.training.style per step
 _UNITS = "|".join(line.split()[0] for line in (EPOCH_LINE, STEP_LINE))  # epoch|step
 _STEP = re.compile(rf"\b(?P<unit>{_UNITS})\s+(?P<k>\d+)/(?P<n>\d+)\b(?P<rest>.*)")
 _LOSS = re.compile(r"\b(?:train loss|total)\s+(?P<loss>[-+.\w]+)")

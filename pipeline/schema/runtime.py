@@ -8,7 +8,9 @@ from pipeline.core.params import Section
 
 
 class RuntimeParams(Section):
-    deterministic: Literal["auto", "on", "off"]  # auto: on for the CPU, off on a GPU (pipeline/training/runtime.py)
+    deterministic: Literal[
+        "auto", "on", "off"
+    ]  # auto: on for the CPU, off on a GPU (pipeline/training/engine/runtime.py)
 
 
 class AccelerateParams(Section):

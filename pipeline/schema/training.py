@@ -1,4 +1,4 @@
-"""What trained models share: the optimizer (pipeline.training.loop.OPTIMIZERS), the epochs, the
+"""What trained models share: the optimizer (pipeline.training.engine.loop.OPTIMIZERS), the epochs, the
 size limits, and for the image classifiers of the train section their data keys. Only the schemas of
 trained models import it (a data stage's seed is core's `Seed`), so an edit here reruns training
 and what follows it, never the data stages."""

@@ -26,11 +26,11 @@ from pipeline.models import build_model
 from pipeline.models.charrnn import CharRNN, top_k_choice
 from pipeline.schema.charrnn import Params as CharRNNParams
 from pipeline.schema.charrnn import Sampling, prime_problem
-from pipeline.training.loop import OPTIMIZERS, Outputs, TrainResult, run_training
+from pipeline.training.engine.loop import OPTIMIZERS, Outputs, TrainResult, run_training
 from pipeline.weights.checkpoint import load_checkpoint
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from pipeline.core.io import write_json
-from pipeline.data.store import DatasetInfo, Split
+from pipeline.core.store import DatasetInfo, Split
 from pipeline.inspection.boundary import Points, draw, scorer
 from pipeline.inspection.figures import pyplot, save_png
 from pipeline.schema.gates import GatesData

@@ -1,6 +1,6 @@
 """Training the sentiment RNN (LSTM, GRU or vanilla RNN: `cell`): the shared minibatch loop with
 the binary log-loss and gradient clipping, as in the course; under torchrun each rank trains on its
-shard of every epoch's reviews (pipeline.training.runner)."""
+shard of every epoch's reviews (pipeline.training.engine.runner)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,21 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from pipeline.data.store import Split
+from pipeline.core.store import Split
 from pipeline.models import build_model
 from pipeline.schema.sentiment import Params as SentimentParams
-from pipeline.training.loop import BINARY, OPTIMIZERS, Outputs, TrainResult, evaluate, run_training, train_one_epoch
+from pipeline.training.engine.loop import (
+    BINARY,
+    OPTIMIZERS,
+    Outputs,
+    TrainResult,
+    evaluate,
+    run_training,
+    train_one_epoch,
+)
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
 log = logging.getLogger(__name__)
 

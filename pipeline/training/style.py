@@ -24,7 +24,7 @@ from pipeline.schema.style import StyleParams
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
 log = logging.getLogger(__name__)
 

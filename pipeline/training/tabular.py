@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from pipeline.core.errors import ConfigError
-from pipeline.data.store import DatasetInfo, Split
+from pipeline.core.store import DatasetInfo, Split
 from pipeline.models import TabularClassifier, build_model
-from pipeline.training.loop import (
+from pipeline.training.engine.loop import (
     BINARY,
     OPTIMIZERS,
     Objective,
@@ -32,7 +32,7 @@ from pipeline.training.loop import (
     train_one_epoch,
     write_curves,
 )
-from pipeline.training.runtime import seed_everything
+from pipeline.training.engine.runtime import seed_everything
 from pipeline.weights.checkpoint import save_checkpoint, to_cpu
 
 log = logging.getLogger(__name__)

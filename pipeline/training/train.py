@@ -1,5 +1,5 @@
 """Training image classifiers: uint8 images on the device, the seeded augmentation policy applied
-to every training batch, and the shared epoch loop of pipeline.training.loop. `train_model` trains one
+to every training batch, and the shared epoch loop of pipeline.training.engine.loop. `train_model` trains one
 from scratch; pipeline.training.transfer trains one on a frozen backbone with `fit_images`."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import torch
 from torch import nn
 
+from pipeline.core.store import DatasetInfo, Split, load_split, read_info, relabel
 from pipeline.data.augment import Policy, augment_batch
-from pipeline.data.store import DatasetInfo, Split, load_split, read_info, relabel
 from pipeline.models import as_float, build_model, image_spec
 from pipeline.schema.training import ImageModel
-from pipeline.training.loop import (
+from pipeline.training.engine.loop import (
     MULTICLASS,
     OPTIMIZERS,
     SPLIT_INPUTS,
@@ -26,7 +26,7 @@ from pipeline.training.loop import (
 )
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
 log = logging.getLogger(__name__)
 

@@ -10,17 +10,17 @@ import torch
 from torch import nn
 
 from pipeline.core.errors import ConfigError
-from pipeline.data.store import relabel
+from pipeline.core.store import relabel
 from pipeline.models import build_model
 from pipeline.models._torchvision import torchvision_features
 from pipeline.schema.transfer import Params as TransferParams
-from pipeline.training.loop import Outputs, TrainResult
+from pipeline.training.engine.loop import Outputs, TrainResult
 from pipeline.training.train import ImageData, fit_images, image_meta
 from pipeline.weights.backbone_file import read_backbone, torchvision_weights
 from pipeline.weights.checkpoint import load_checkpoint
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
 
 def describe(backbone: str | Path) -> dict:

@@ -11,8 +11,7 @@ from typing import Any
 from torch import nn
 
 from pipeline.core.errors import DataError
-from pipeline.core.io import save_torch
-from pipeline.data.integrity import load_verified
+from pipeline.core.io import load_verified, save_torch
 from pipeline.models._torchvision import torchvision_model
 
 KIND = "backbone"

@@ -11,9 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from pipeline.core.errors import ConfigError, DataError
-from pipeline.core.io import save_torch
-from pipeline.data.integrity import load_verified, one_line, rerun_hint
+from pipeline.core.errors import ConfigError, DataError, one_line, rerun_hint
+from pipeline.core.io import load_verified, save_torch
 from pipeline.models import rebuild
 
 FORMAT = 3  # 3: sampling settings left the char-RNN's params (they are the sample section's)

@@ -73,8 +73,8 @@ def accelerate(**overrides):
 def train_image(name: str, p, store: dict, policy, out: Path):
     """`train_model` as stage train@<name> runs it: params `p`, a prepared store's data with the
     augmentation `policy`, the checkpoint and curves under `out` (model.pt, loss.csv, accuracy.csv)."""
-    from pipeline.data.store import load_split, read_info
-    from pipeline.training.loop import Outputs
+    from pipeline.core.store import load_split, read_info
+    from pipeline.training.engine.loop import Outputs
     from pipeline.training.train import ImageData, train_model
 
     data = ImageData(load_split(store["train"]), load_split(store["val"]), read_info(store["stats"]), policy)
@@ -84,6 +84,6 @@ def train_image(name: str, p, store: dict, policy, out: Path):
 def runner(key: str, p, **overrides):
     """A one-process runner for params entry `key` (`p`: its params), seeded from `p.seed`, as a
     stage's would be (the accelerate section from params.yaml, with `overrides`)."""
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 
     return Runner.local(key, p.seed, getattr(p, "device", "cpu"), accelerate(**overrides))

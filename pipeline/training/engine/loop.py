@@ -24,12 +24,12 @@ from torch import nn
 from pipeline.core.cli import EPOCH_LINE
 from pipeline.core.errors import TrainingError
 from pipeline.core.io import write_csv
-from pipeline.data.store import Split
+from pipeline.core.store import Split
 from pipeline.models import as_float, predict
-from pipeline.training.distributed import SINGLE, World, all_sum, shard
+from pipeline.training.engine.distributed import SINGLE, World, all_sum, shard
 
 if TYPE_CHECKING:  # passed in by the family, never built here
-    from pipeline.training.runner import Runner
+    from pipeline.training.engine.runner import Runner
 from pipeline.weights.checkpoint import save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def train_one_epoch(
 ) -> dict:
     """One pass over `data` in a seeded random order; returns mean loss and accuracy.
 
-    With a `runner` (pipeline.training.runner): under torchrun each rank takes its shard of the
+    With a `runner` (pipeline.training.engine.runner): under torchrun each rank takes its shard of the
     order (the same on every rank: same seed) in batches of batch_size / ranks, so the global batch
     is `batch_size`; the forward pass and loss in the runner's autocast dtype (bf16 on a GPU), else
     float32. Inputs may stay in host memory (`prepare` then moves each batch); labels are on the

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pipeline.data.store import Split
+from pipeline.core.store import Split
 from pipeline.schema.runtime import AccelerateParams
 
 

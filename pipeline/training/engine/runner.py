@@ -1,9 +1,9 @@
 """How a model trains, decided once: the `Runner` a training stage builds from its params, and that
 every family's loop asks.
 
-It holds the device, the thread count and deterministic modes (pipeline.training.runtime), the
-precision, memory format and compile of training steps (pipeline.training.accelerate), and, under
-`torchrun`, this process's place in the world (pipeline.training.distributed): the shard of each
+It holds the device, the thread count and deterministic modes (pipeline.training.engine.runtime), the
+precision, memory format and compile of training steps (pipeline.training.engine.accelerate), and, under
+`torchrun`, this process's place in the world (pipeline.training.engine.distributed): the shard of each
 epoch's order, the gradient averaging, the final weights check, and that rank 0 alone writes.
 The families keep only what is theirs: their batches and their epoch.
 
@@ -25,12 +25,12 @@ from torch import nn
 
 from pipeline.core.errors import ConfigError
 from pipeline.schema.runtime import AccelerateParams, RuntimeParams
-from pipeline.training.accelerate import Accelerator
-from pipeline.training.distributed import SINGLE, World, all_sum, check_in_sync, joined, wrap
-from pipeline.training.runtime import configure, resolve_device, seed_everything
+from pipeline.training.engine.accelerate import Accelerator
+from pipeline.training.engine.distributed import SINGLE, World, all_sum, check_in_sync, joined, wrap
+from pipeline.training.engine.runtime import configure, resolve_device, seed_everything
 
 if TYPE_CHECKING:
-    from pipeline.data.store import Split
+    from pipeline.core.store import Split
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Runner:
         return torch.Generator().manual_seed(seed + self.world.rank)
 
     def place(self, split: Split) -> Split:
-        """A split where training reads it (pipeline.training.accelerate)."""
+        """A split where training reads it (pipeline.training.engine.accelerate)."""
         return self.accel.place(split)
 
     def rows(self, count: int, what: str) -> slice:

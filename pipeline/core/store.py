@@ -11,9 +11,8 @@ from pathlib import Path
 
 import torch
 
-from pipeline.core.errors import ConfigError, DataError
-from pipeline.core.io import read_json, save_torch, write_json
-from pipeline.data.integrity import load_verified, one_line, rerun_hint
+from pipeline.core.errors import ConfigError, DataError, one_line, rerun_hint
+from pipeline.core.io import load_verified, read_json, save_torch, write_json
 
 
 @dataclass(frozen=True)
