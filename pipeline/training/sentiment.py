@@ -12,15 +12,7 @@ import torch
 from pipeline.core.store import Split
 from pipeline.models import build_model
 from pipeline.schema.sentiment import Params as SentimentParams
-from pipeline.training.engine.loop import (
-    BINARY,
-    OPTIMIZERS,
-    Outputs,
-    TrainResult,
-    evaluate,
-    run_training,
-    train_one_epoch,
-)
+from pipeline.training.engine import loop
 
 if TYPE_CHECKING:  # passed in by the stage, never built here
     from pipeline.training.engine.runner import Runner
@@ -34,9 +26,9 @@ def train_sentiment(
     train: Split,
     val: Split,
     vocab: dict,
-    outputs: Outputs,
+    outputs: loop.Outputs,
     runner: Runner,
-) -> TrainResult:
+) -> loop.TrainResult:
     """Train sentiment entry `name` on the encoded reviews, as `runner` says; write the checkpoint
     (best validation loss) and curves."""
     spec = {
@@ -47,7 +39,7 @@ def train_sentiment(
         "probabilistic": True,
     }
     model = runner.model(build_model("sentiment", p, spec))
-    optimizer = OPTIMIZERS[p.optimizer](model.parameters(), p)
+    optimizer = loop.OPTIMIZERS[p.optimizer](model.parameters(), p)
     trainer = runner.trainer(model)
     device = runner.device
     train_d = Split(train.inputs.to(device), train.labels.to(device))
@@ -74,7 +66,9 @@ def train_sentiment(
         runner.describe(),
     )
     epochs = (
-        lambda: train_one_epoch(trainer, train_d, optimizer, p.batch_size, shuffle, BINARY, clip=p.clip, runner=runner),
-        lambda: evaluate(model, val_d, p.batch_size, BINARY),
+        lambda: loop.train_one_epoch(
+            trainer, train_d, optimizer, p.batch_size, shuffle, loop.BINARY, clip=p.clip, runner=runner
+        ),
+        lambda: loop.evaluate(model, val_d, p.batch_size, loop.BINARY),
     )
-    return run_training(runner, model, optimizer, p, meta, outputs, *epochs)
+    return loop.run_training(runner, model, optimizer, p, meta, outputs, *epochs)
