@@ -26,7 +26,10 @@ $(STAMP): pyproject.toml uv.lock Makefile
 		$(VENV)/bin/uv sync --frozen --compile-bytecode --python $(VENV)/bin/python
 	@touch $@
 
+# Before anything runs: dvc.yaml's code deps are still what the stages import (else `make deps`),
+# then params.yaml against every schema and dvc.yaml.
 check: $(STAMP)
+	@$(RUN) python -m pipeline.run.deps --check
 	$(RUN) python -m pipeline.run.check params.yaml
 
 # `dvc repro` runs one stage at a time; pipeline/run/parallel.py runs every stage whose inputs are

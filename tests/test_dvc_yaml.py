@@ -5,6 +5,8 @@ model. The core, which every stage imports, stays small."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,22 @@ def test_the_package_init_only_imports_the_kernel_pins(tmp_path):
     assert "move the code into pipeline/core/" in deps.root_problem(tmp_path)
     (tmp_path / deps.ROOT_INIT).write_text(f'"""Another doc."""\n\n{deps.ROOT_IMPORT}  # noqa: F401\n')
     assert deps.root_problem(tmp_path) is None
+
+
+def test_make_repro_stops_on_stale_code_deps_and_names_make_deps(tmp_path):
+    """A new import without `make deps` would leave a stage blind to a module: make repro's check
+    (make check) refuses to start, naming the stage and the command."""
+    for name in ("pipeline", "stages", "params.yaml"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "dvc.yaml").write_text((ROOT / "dvc.yaml").read_text().replace(" pipeline/training/train.py,", ""))
+    assert deps.stale(tmp_path) == ["train", "train_transfer"]
+    assert deps.stale(ROOT) == []
+    dry = subprocess.run(["make", "-n", "check"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert dry.index("pipeline.run.deps --check") < dry.index("pipeline.run.check params.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.run.deps", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stdout == ""
 
 
 def test_no_module_over_400_lines():
