@@ -82,6 +82,23 @@ def test_every_public_function_of_the_library_says_what_it_does():
     assert not missing, f"{len(missing)} public functions without a docstring: {missing}"
 
 
+def test_every_error_class_is_a_pipeline_error_in_core_errors():
+    errors = ROOT / "pipeline" / "core" / "errors.py"
+    elsewhere = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+        for path in sorted(PIPELINE.rglob("*.py"))
+        if path != errors
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases)
+    ]
+    assert not elsewhere, f"error classes outside pipeline/core/errors.py: {elsewhere}"
+    from pipeline.core import errors as module
+
+    classes = [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__]
+    assert classes and all(issubclass(c, module.PipelineError) for c in classes), classes
+
+
 def test_the_family_table_names_kinds_of_data_the_sources_know():
     from pipeline.data.sources import CORPUS, IMAGE, PHOTOS, REVIEWS, TABULAR
     from pipeline.schema.families import FAMILIES

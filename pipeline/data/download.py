@@ -29,12 +29,9 @@ class Attempt:
     problem: str
 
 
-class _Permanent(Exception):
-    """This URL will not work however often we ask (404, wrong checksum): next mirror."""
-
-
-class _Unreachable(Exception):
-    """The mirror's host did not answer at all: skip it for the remaining files too."""
+# How a URL failed beyond what a retry mends (a failure it may mend is an OSError).
+PERMANENT = "permanent"  # this URL will not work however often we ask (404, wrong checksum): next mirror
+UNREACHABLE = "unreachable"  # the mirror's host did not answer at all: skip it for the remaining files too
 
 
 @dataclass(frozen=True)
@@ -69,20 +66,20 @@ def download(
             continue
         for attempt in range(1, retries + 1):
             try:
-                _stream(url, target, checksum, timeout_s)
-                log.info("%s: downloaded %s from %s", what, name, url)
-                return
-            except _Unreachable as err:
-                attempts.append(Attempt(url, str(err)))
-                dead.add(mirror)
-                break
-            except _Permanent as err:
-                attempts.append(Attempt(url, str(err)))
-                break
+                failed = _stream(url, target, checksum, timeout_s)
             except (OSError, http.client.HTTPException) as err:  # transient: retry this mirror
                 attempts.append(Attempt(url, f"attempt {attempt}: {err}"))
                 if attempt < retries:
                     time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+                continue
+            if failed is None:
+                log.info("%s: downloaded %s from %s", what, name, url)
+                return
+            how, why = failed
+            attempts.append(Attempt(url, why))
+            if how == UNREACHABLE:
+                dead.add(mirror)
+            break
     tried = "\n".join(f"    {a.url}: {a.problem}" for a in attempts)
     where = "mirrors" if key.startswith("download.") else "url"
     local = "local_dir to a folder that already holds" if key.startswith("download.") else "local_file to a copy of"
@@ -93,8 +90,9 @@ def download(
     )
 
 
-def _stream(url: str, target: Path, checksum: Checksum, timeout: float) -> None:
-    """Download `url` to `target` through a temporary file; raise unless complete and verified."""
+def _stream(url: str, target: Path, checksum: Checksum, timeout: float) -> tuple[str, str] | None:
+    """Download `url` to `target` through a temporary file: None once complete and verified, (PERMANENT
+    or UNREACHABLE, why) for a failure no retry mends, an OSError for one that a retry may."""
     from tqdm import tqdm
 
     tmp = target.with_name(target.name + ".download")
@@ -114,20 +112,21 @@ def _stream(url: str, target: Path, checksum: Checksum, timeout: float) -> None:
         if total is not None and received != total:
             raise http.client.IncompleteRead(b"", total - received)
         if not checksum.matches(digest.hexdigest()):
-            raise _Permanent(
+            return PERMANENT, (
                 f"{checksum.algorithm.upper()} {digest.hexdigest()} does not match the expected "
                 f"{checksum.expected}{'...' if checksum.prefix else ''}"
             )
         tmp.rename(target)
+        return None
     except urllib.error.HTTPError as err:
         if err.code in (408, 429) or err.code >= 500:
             raise OSError(f"HTTP {err.code} {err.reason}") from None
-        raise _Permanent(f"HTTP {err.code} {err.reason}") from None
+        return PERMANENT, f"HTTP {err.code} {err.reason}"
     except urllib.error.URLError as err:
         if isinstance(err.reason, (ConnectionRefusedError, socket.gaierror)):
-            raise _Unreachable(f"unreachable ({err.reason})") from None
+            return UNREACHABLE, f"unreachable ({err.reason})"
         if isinstance(err.reason, FileNotFoundError):  # a file:// mirror without this file
-            raise _Permanent(f"not found ({err.reason})") from None
+            return PERMANENT, f"not found ({err.reason})"
         raise OSError(str(err.reason)) from None
     finally:
         tmp.unlink(missing_ok=True)
