@@ -208,7 +208,7 @@ def charrnn(raw: dict, device: torch.device) -> Job:
         return torch.randint(0, vocab, (k * window + 1,), generator=gen).to(device)
 
     n_val = chars // 10  # the held-out tail
-    per_epoch = lambda n: (n - 1) // p.batch_size // p.seq_length  # noqa: E731  (as pipeline.training.charrnn.batches)
+    per_epoch = lambda n: (n - 1) // p.batch_size // p.seq_length  # noqa: E731  (as pipeline.models.charrnn.batches)
     return Job(
         "anna.txt 1,985,223 chars, 10 % held out, LSTM 2x512, seq 100, batch 128, 20 epochs",
         lambda k: run_epoch(model, codes(k), p, optimizer),

@@ -3,9 +3,9 @@ precision and recall, and seeded text samples (top-k sampling from a prime: the 
 
 from pipeline.core import cli, params
 from pipeline.core.io import load_verified
+from pipeline.inspection.evaluate_charrnn import evaluate_charrnn
 from pipeline.schema.charrnn import Sampling
 from pipeline.schema.runtime import RuntimeParams
-from pipeline.training.charrnn import evaluate_charrnn
 from pipeline.training.engine.runtime import configure
 
 

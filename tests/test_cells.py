@@ -27,11 +27,12 @@ from pipeline.deployment.predict import predict
 from pipeline.models import build_model
 from pipeline.models import charrnn as charrnn_model
 from pipeline.models import sentiment as sentiment_model
+from pipeline.models.charrnn import sample
 from pipeline.run import check
 from pipeline.schema import charrnn as charrnn_schema
 from pipeline.schema import sentiment as sentiment_schema
 from pipeline.schema.encode import EncodeReviewsParams
-from pipeline.training.charrnn import sample, train_charrnn
+from pipeline.training.charrnn import train_charrnn
 from pipeline.training.engine.loop import Outputs
 from pipeline.training.engine.runner import Runner
 from pipeline.training.sentiment import train_sentiment

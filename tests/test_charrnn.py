@@ -15,8 +15,10 @@ from pipeline.deployment.cpp import generate
 from pipeline.deployment.deploy_charrnn import check_charrnn
 from pipeline.deployment.export import FORMATS
 from pipeline.deployment.export_charrnn import export_charrnn
+from pipeline.inspection.evaluate_charrnn import evaluate_charrnn
+from pipeline.models.charrnn import batches, sample
 from pipeline.schema.charrnn import Params, Sampling
-from pipeline.training.charrnn import batches, evaluate_charrnn, sample, train_charrnn
+from pipeline.training.charrnn import train_charrnn
 from pipeline.training.engine.loop import Outputs
 from pipeline.training.engine.runner import Runner
 from pipeline.weights.checkpoint import load_checkpoint

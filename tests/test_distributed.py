@@ -19,7 +19,7 @@ import torch
 
 from pipeline.core.cli import RANKS_END_TOGETHER
 from pipeline.core.errors import ConfigError
-from pipeline.training.charrnn import batches
+from pipeline.models.charrnn import batches
 from pipeline.training.engine.distributed import SINGLE, World, shard
 from pipeline.training.engine.runner import Runner
 from tests.conftest import Project, md5, tool_env

@@ -22,7 +22,7 @@ STAGE_MODULES = {
     "encode_text": "data/text.py", "encode_reviews": "data/text.py", "backbone": "weights/backbone.py",
     "train": "training/train.py", "train_transfer": "training/transfer.py", "train_tabular": "training/tabular.py",
     "train_charrnn": "training/charrnn.py", "train_sentiment": "training/sentiment.py", "gates": "training/gates.py",
-    "style": "training/style.py", "evaluate": "inspection/evaluate.py", "evaluate_charrnn": "training/charrnn.py",
+    "style": "training/style.py", "evaluate": "inspection/evaluate.py", "evaluate_charrnn": "inspection/evaluate_charrnn.py",
     "boundary": "inspection/boundary.py", "visualize": "inspection/visualize.py", "filters": "inspection/filters.py",
     "predictions": "inspection/predictions.py", "export": "deployment/export.py",
     "export_charrnn": "deployment/export_charrnn.py", "deploy": "deployment/deploy.py",
@@ -89,8 +89,7 @@ def test_every_error_class_is_a_pipeline_error_in_core_errors():
         for path in sorted(PIPELINE.rglob("*.py"))
         if path != errors
         for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.ClassDef)
-        and any(ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases)
+        if isinstance(node, ast.ClassDef) and any(ast.unparse(b).endswith(("Error", "Exception")) for b in node.bases)
     ]
     assert not elsewhere, f"error classes outside pipeline/core/errors.py: {elsewhere}"
     from pipeline.core import errors as module

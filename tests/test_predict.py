@@ -296,7 +296,7 @@ def test_reviews_from_files_and_text_agree_with_the_eager_model(exports, checkpo
 
 
 def test_charrnn_with_torch_draws_the_pipelines_own_sample(exports, checkpoints):
-    from pipeline.training.charrnn import sample
+    from pipeline.models.charrnn import sample
 
     model, ckpt = load_checkpoint(checkpoints["charrnn"])
     expected = sample(model, ckpt["spec"]["chars"], "The ", 120, 5, torch.Generator().manual_seed(7))

@@ -14,8 +14,8 @@ from pipeline.core.io import write_json
 from pipeline.deployment import cpp
 from pipeline.deployment.deploy import check_diff
 from pipeline.deployment.export import FORMATS, max_abs_diff
+from pipeline.models.charrnn import sample
 from pipeline.schema.charrnn import Sampling
-from pipeline.training.charrnn import sample
 from pipeline.weights.checkpoint import load_checkpoint
 
 log = logging.getLogger(__name__)

@@ -164,7 +164,7 @@ def generate(
     model: OnnxModel | TorchModel, meta: dict[str, Any], prime: str, length: int, top_k: int, seed: int
 ) -> str:
     """`length` characters after `prime`, each drawn from the top_k most likely. With torch this
-    is pipeline.training.charrnn.sample's own arithmetic and random stream (a seed gives its text); ONNX
+    is pipeline.models.charrnn.sample's own arithmetic and random stream (a seed gives its text); ONNX
     Runtime draws with numpy, so the same seed gives other text there."""
     chars = meta["vocabulary"]
     index = {ch: i for i, ch in enumerate(chars)}

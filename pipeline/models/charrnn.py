@@ -13,11 +13,14 @@ metadata.json says which cell it is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pipeline.core.errors import ConfigError
+from pipeline.schema.charrnn import prime_problem
 
 # The schema's `cell` values (pipeline/schema/charrnn.py); kept here too, rather than shared with
 # the sentiment model, so that neither model's stages depend on the other's file.
@@ -86,3 +89,33 @@ def top_k_choice(probs: torch.Tensor, k: int, gen: torch.Generator) -> int:
     draws the same way (cpp/course_model.cpp)."""
     top_p, top_i = probs.topk(k)
     return int(top_i[torch.multinomial(top_p / top_p.sum(), 1, generator=gen)].item())
+
+
+def batches(
+    codes: torch.Tensor, batch_size: int, seq_length: int, rows: slice = slice(None)
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(x, y) windows of (batch_size, seq_length); y is x shifted by one character. `rows`: only
+    those rows of every window (a rank's block)."""
+    per_row = (len(codes) - 1) // batch_size // seq_length * seq_length
+    rows_x = codes[: batch_size * per_row].view(batch_size, per_row)[rows]
+    rows_y = codes[1 : batch_size * per_row + 1].view(batch_size, per_row)[rows]
+    for start in range(0, per_row, seq_length):
+        yield rows_x[:, start : start + seq_length], rows_y[:, start : start + seq_length]
+
+
+@torch.no_grad()
+def sample(model: CharRNN, chars: list[str], prime: str, length: int, top_k: int, gen: torch.Generator) -> str:
+    """Generate `length` characters after `prime`, each drawn from the top_k most likely."""
+    model.eval()
+    index = {ch: i for i, ch in enumerate(chars)}
+    if (problem := prime_problem(prime, chars, "prime")) is not None:
+        raise ConfigError(problem)
+    h, c = model.init_state(1)
+    logits, h, c = model(torch.tensor([[index[ch] for ch in prime]]), h, c)
+    out = list(prime)
+    for _ in range(length):
+        probs = F.softmax(logits[0, -1], dim=-1)
+        choice = top_k_choice(probs, min(top_k, len(chars)), gen)
+        out.append(chars[choice])
+        logits, h, c = model(torch.tensor([[choice]]), h, c)
+    return "".join(out)
